@@ -1,0 +1,15 @@
+# Conditions raised by lowmem. Every error of lowmem's own has class
+# "lowmem_error" plus a more specific class; where base R has an error for
+# the same mistake, lowmem raises base's message instead.
+
+abort <- function(message, class = NULL, call = NULL) {
+  stop(structure(
+    class = c(class, "lowmem_error", "error", "condition"),
+    list(message = message, call = call)
+  ))
+}
+
+# Called from C (src/serialize.c, lm_abort) after every Rust frame has returned.
+abort_from_c <- function(message, class) {
+  abort(message, class = class)
+}

@@ -1,0 +1,14 @@
+#' lowmem: serialize R objects with less memory
+#'
+#' `base::serialize(x, NULL)` writes into a buffer that grows while it
+#' writes, then copies it into a new raw vector: the process peaks at about
+#' three times the output. lowmem writes R's own serialization format, byte
+#' for byte what `base::serialize()` writes, straight into one raw vector
+#' allocated at its final size.
+#'
+#' * [serialize()]: a drop-in replacement for `base::serialize()`.
+#' * [serialized_size()]: the exact size of the output, without producing it.
+#'
+#' @keywords internal
+#' @useDynLib lowmem, .registration = TRUE, .fixes = "C_"
+"_PACKAGE"

@@ -1,0 +1,13 @@
+/* Entry points and helpers shared by the package's C files. */
+#ifndef LOWMEM_C_H
+#define LOWMEM_C_H
+
+#include <Rinternals.h>
+
+/* Raises an R condition of class c(klass, "lowmem_error", "error", "condition"). */
+void lm_abort(const char *klass, const char *msg);
+
+SEXP lowmem_serialize_raw(SEXP object, SEXP type, SEXP version, SEXP refhook);
+SEXP lowmem_serialized_size(SEXP object, SEXP type, SEXP version, SEXP refhook);
+
+#endif

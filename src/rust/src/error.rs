@@ -1,0 +1,31 @@
+//! Errors raised inside the Rust core. They never cross the FFI boundary as
+//! panics: the boundary (`ffi.rs`) stores them in the stream handle and the C
+//! side turns them into R conditions after every Rust frame has returned.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The writing pass produced more bytes than the counting pass announced.
+    /// This would be a bug in lowmem or a change of the object between passes.
+    #[error("internal error: the serialized stream is longer than the {expected} bytes counted (wrote past byte {attempted})")]
+    Overflow { expected: u64, attempted: u64 },
+
+    /// The writing pass produced fewer bytes than counted.
+    #[error("internal error: the serialized stream has {written} bytes, but {expected} were counted")]
+    Underflow { expected: u64, written: u64 },
+
+    /// An I/O failure of a file sink, with the path it concerns.
+    #[error("cannot write '{path}': {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A panic caught at the FFI boundary; should never happen.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

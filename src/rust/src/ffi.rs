@@ -1,0 +1,252 @@
+//! The C ABI of the Rust core: the only place with `unsafe` FFI.
+//!
+//! The C side of the package (`src/serialize.c`) drives R's `R_Serialize` and
+//! forwards each `OutBytes`/`OutChar` call to [`lowmem_stream_write`]. Rust
+//! never calls into R here, so no R error can longjmp over a Rust frame; and
+//! no panic crosses back into C: every entry point runs under
+//! `catch_unwind` and reports failure as a status code. The first error is
+//! kept in the handle; C reads its message with [`lowmem_stream_message`]
+//! and raises the R error after the Rust call has returned.
+//!
+//! Handles are created here, owned by the C caller, and released with
+//! [`lowmem_stream_free`] from an unwind-protect cleanup, so they are freed
+//! whether R_Serialize returns or jumps.
+
+use std::ffi::{c_char, c_int};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::Error;
+use crate::sink::{CountSink, Sink, SliceSink};
+
+/// Status codes shared with `src/lowmem.h`.
+const OK: c_int = 0;
+const FAILED: c_int = -1;
+
+/// A sink plus the first error it met.
+pub struct Stream {
+    sink: Box<dyn Sink>,
+    error: Option<Error>,
+}
+
+impl Stream {
+    fn new(sink: Box<dyn Sink>) -> *mut Stream {
+        Box::into_raw(Box::new(Stream { sink, error: None }))
+    }
+
+    /// Runs `op` unless the stream already failed; keeps its first error.
+    fn run(&mut self, op: impl FnOnce(&mut dyn Sink) -> crate::error::Result<()>) -> c_int {
+        if self.error.is_some() {
+            return FAILED;
+        }
+        let sink = &mut *self.sink;
+        let outcome = catch_unwind(AssertUnwindSafe(|| op(sink)))
+            .unwrap_or_else(|panic| Err(Error::Internal(panic_message(&panic))));
+        match outcome {
+            Ok(()) => OK,
+            Err(e) => {
+                self.error = Some(e);
+                FAILED
+            }
+        }
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic in the Rust core".to_string()
+    }
+}
+
+/// Turns a raw handle into a reference; `None` for a null pointer.
+///
+/// # Safety
+/// `stream` is null or a live handle from one of the constructors below.
+unsafe fn handle<'a>(stream: *mut Stream) -> Option<&'a mut Stream> {
+    // SAFETY: the caller passes null or a pointer from Box::into_raw that has
+    // not been freed; C uses each handle from R's main thread only.
+    unsafe { stream.as_mut() }
+}
+
+/// A stream that only counts bytes.
+#[no_mangle]
+pub extern "C" fn lowmem_stream_count_new() -> *mut Stream {
+    Stream::new(Box::new(CountSink::new()))
+}
+
+/// A stream that writes into `len` bytes at `buf`, which must stay valid and
+/// untouched by anyone else until the handle is freed.
+///
+/// # Safety
+/// `buf` points to `len` writable bytes (or `len` is 0) that outlive the handle.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_stream_slice_new(buf: *mut u8, len: usize) -> *mut Stream {
+    let slice: &'static mut [u8] = if len == 0 || buf.is_null() {
+        &mut []
+    } else {
+        // SAFETY: the C caller keeps the R raw vector behind `buf` protected
+        // for the whole life of the handle and writes to it only through it.
+        unsafe { std::slice::from_raw_parts_mut(buf, len) }
+    };
+    Stream::new(Box::new(SliceSink::new(slice)))
+}
+
+/// Hands `len` bytes at `buf` to the stream. Returns 0, or -1 once the stream
+/// has failed (then the bytes are dropped and the error is kept).
+///
+/// # Safety
+/// `stream` is a live handle; `buf` points to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_stream_write(stream: *mut Stream, buf: *const u8, len: c_int) -> c_int {
+    // SAFETY: see `handle`.
+    let Some(stream) = (unsafe { handle(stream) }) else {
+        return FAILED;
+    };
+    let bytes: &[u8] = match usize::try_from(len) {
+        Ok(0) => &[],
+        Ok(n) if !buf.is_null() => {
+            // SAFETY: R passes a buffer of `len` bytes that lives for this call.
+            unsafe { std::slice::from_raw_parts(buf, n) }
+        }
+        _ => {
+            stream.error = Some(Error::Internal(format!("invalid write of {len} bytes")));
+            return FAILED;
+        }
+    };
+    stream.run(|sink| sink.write(bytes))
+}
+
+/// Completes the stream (checks its length, flushes). 0 on success, -1 on failure.
+///
+/// # Safety
+/// `stream` is a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_stream_finish(stream: *mut Stream) -> c_int {
+    // SAFETY: see `handle`.
+    match unsafe { handle(stream) } {
+        Some(stream) => stream.run(|sink| sink.finish()),
+        None => FAILED,
+    }
+}
+
+/// Bytes the stream has taken so far (as a double: it may exceed 2^53 only in theory).
+///
+/// # Safety
+/// `stream` is a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_stream_bytes(stream: *mut Stream) -> f64 {
+    // SAFETY: see `handle`.
+    unsafe { handle(stream) }.map_or(-1.0, |s| s.sink.bytes_written() as f64)
+}
+
+/// Copies the stream's error message, NUL-terminated and truncated to `size`
+/// bytes, into `out`. Returns 1 if there is an error, 0 if not.
+///
+/// # Safety
+/// `stream` is a live handle; `out` points to `size` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_stream_message(stream: *mut Stream, out: *mut c_char, size: usize) -> c_int {
+    // SAFETY: see `handle`.
+    let Some(stream) = (unsafe { handle(stream) }) else {
+        return 0;
+    };
+    let Some(error) = &stream.error else {
+        return 0;
+    };
+    if out.is_null() || size == 0 {
+        return 1;
+    }
+    let message = error.to_string();
+    let bytes = truncate_at_char_boundary(&message, size - 1).as_bytes();
+    // SAFETY: `out` has room for `size` bytes and `bytes.len() < size`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.cast::<u8>(), bytes.len());
+        *out.add(bytes.len()) = 0;
+    }
+    1
+}
+
+/// Releases a handle (null is ignored).
+///
+/// # Safety
+/// `stream` is null or a live handle, not used again afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_stream_free(stream: *mut Stream) {
+    if !stream.is_null() {
+        // SAFETY: the pointer came from Box::into_raw and is freed once.
+        let boxed = unsafe { Box::from_raw(stream) };
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(boxed)));
+    }
+}
+
+fn truncate_at_char_boundary(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_stream_round_trip() {
+        let mut buf = vec![0u8; 5];
+        unsafe {
+            let s = lowmem_stream_slice_new(buf.as_mut_ptr(), buf.len());
+            assert_eq!(lowmem_stream_write(s, b"hel".as_ptr(), 3), OK);
+            assert_eq!(lowmem_stream_write(s, b"lo".as_ptr(), 2), OK);
+            assert_eq!(lowmem_stream_finish(s), OK);
+            assert_eq!(lowmem_stream_bytes(s), 5.0);
+            lowmem_stream_free(s);
+        }
+        assert_eq!(&buf, b"hello");
+    }
+
+    #[test]
+    fn overflow_is_reported_and_sticky() {
+        let mut buf = vec![0u8; 2];
+        let mut msg = [0 as c_char; 256];
+        unsafe {
+            let s = lowmem_stream_slice_new(buf.as_mut_ptr(), buf.len());
+            assert_eq!(lowmem_stream_write(s, b"abc".as_ptr(), 3), FAILED);
+            assert_eq!(lowmem_stream_write(s, b"a".as_ptr(), 1), FAILED, "first error sticks");
+            assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), 1);
+            lowmem_stream_free(s);
+            let text = std::ffi::CStr::from_ptr(msg.as_ptr()).to_str().unwrap();
+            assert!(text.contains("longer than the 2 bytes counted"), "{text}");
+        }
+    }
+
+    #[test]
+    fn message_is_truncated_safely() {
+        assert_eq!(truncate_at_char_boundary("héllo", 2), "h");
+        assert_eq!(truncate_at_char_boundary("abc", 10), "abc");
+        let mut msg = [1 as c_char; 4];
+        unsafe {
+            let s = lowmem_stream_count_new();
+            assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), 0);
+            assert_eq!(lowmem_stream_write(s, std::ptr::null(), -4), FAILED);
+            assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), 1);
+            assert_eq!(msg[3], 0, "NUL-terminated within the buffer");
+            lowmem_stream_free(s);
+        }
+    }
+
+    #[test]
+    fn null_handles_are_harmless() {
+        unsafe {
+            assert_eq!(lowmem_stream_write(std::ptr::null_mut(), b"a".as_ptr(), 1), FAILED);
+            assert_eq!(lowmem_stream_finish(std::ptr::null_mut()), FAILED);
+            lowmem_stream_free(std::ptr::null_mut());
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Rust core of the lowmem R package.
+//!
+//! * [`sink`]: where serialized bytes go (count, exactly-sized buffer, ...).
+//! * [`ffi`]: the C ABI the package's C layer calls; the only FFI code.
+//! * [`error`]: the error type; errors reach R as conditions raised by C
+//!   after Rust has returned.
+
+pub mod error;
+pub mod ffi;
+pub mod sink;

@@ -1,0 +1,30 @@
+//! Sinks: where the bytes of a serialized stream go.
+//!
+//! R's `R_Serialize` hands the stream over in pieces of any size through its
+//! `OutBytes`/`OutChar` callbacks. A sink takes those pieces. Each sink holds
+//! at most a fixed amount of memory of its own; none grows with the object.
+//!
+//! * [`CountSink`] only counts (the sizing pass).
+//! * [`SliceSink`] copies into a preallocated, exactly-sized buffer and
+//!   refuses to write past its end.
+
+mod count;
+mod slice;
+
+pub use count::CountSink;
+pub use slice::SliceSink;
+
+use crate::error::Result;
+
+/// A destination for serialized bytes.
+pub trait Sink {
+    /// Takes the next piece of the stream.
+    fn write(&mut self, bytes: &[u8]) -> Result<()>;
+
+    /// Called once after the last piece; checks that the stream is complete
+    /// and flushes whatever the sink still holds.
+    fn finish(&mut self) -> Result<()>;
+
+    /// Bytes taken so far.
+    fn bytes_written(&self) -> u64;
+}

@@ -1,0 +1,4 @@
+library(testthat)
+library(lowmem)
+
+test_check("lowmem")
