@@ -23,3 +23,33 @@ check_refhook <- function(refhook) {
 describe <- function(x) {
   if (is.null(x)) "NULL" else sprintf("an object of class '%s'", class(x)[[1]])
 }
+
+`%||%` <- function(x, y) if (is.null(x)) y else x
+
+default_chunk_size <- function() {
+  getOption("lowmem.chunk_size", 1048576)
+}
+
+# A function(done, total) that draws a progress bar, or NULL for none.
+# NA: only in interactive sessions, and only for outputs over 1 GB.
+progress_reporter <- function(progress) {
+  if (!is.logical(progress) || length(progress) != 1L) {
+    abort("`progress` must be TRUE, FALSE or NA.", class = "lowmem_error_argument")
+  }
+  if (isFALSE(progress) || (is.na(progress) && !interactive())) {
+    return(NULL)
+  }
+  forced <- isTRUE(progress)
+  bar <- NULL
+  function(done, total) {
+    if (!forced && total < 1e9) {
+      return(invisible())
+    }
+    if (is.null(bar)) {
+      bar <<- utils::txtProgressBar(min = 0, max = max(total, 1), style = 3, file = stderr())
+    }
+    utils::setTxtProgressBar(bar, done)
+    if (done >= total) close(bar)
+    invisible()
+  }
+}

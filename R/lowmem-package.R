@@ -10,5 +10,6 @@
 #' * [serialized_size()]: the exact size of the output, without producing it.
 #'
 #' @keywords internal
+#' @importFrom utils txtProgressBar setTxtProgressBar
 #' @useDynLib lowmem, .registration = TRUE, .fixes = "C_"
 "_PACKAGE"

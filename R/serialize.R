@@ -11,12 +11,22 @@
 #' replayed in the second, so it sees each object once, as with base R.
 #'
 #' @param object Any R object.
-#' @param connection `NULL` for a raw vector, or an open connection. A
-#'   connection is currently handed to [base::serialize()] unchanged.
+#' @param connection `NULL` for a raw vector, or a connection. The stream is
+#'   written to a connection in chunks of `chunk_size` bytes, so the extra
+#'   memory is one chunk whatever the object's size; the bytes are those
+#'   `base::serialize()` writes to the same connection. A connection that is
+#'   not open is opened (`"wb"`, or `"w"` for ASCII) and closed afterwards;
+#'   base R 4.2 refuses such a connection instead.
 #' @param ascii,xdr,version,refhook As in [base::serialize()]: `ascii = TRUE`
 #'   writes text, `ascii = NA` text with hexadecimal doubles; `xdr = FALSE`
 #'   native binary; `version` 2 or 3 (`NULL`: R's default); `refhook` a
 #'   function called for environments, external pointers and weak references.
+#' @param chunk_size Bytes per write to a connection: small writes are
+#'   coalesced into chunks of this size. Defaults to the option
+#'   `lowmem.chunk_size`, or 1 MiB.
+#' @param progress Show a progress bar for writes to a connection: `TRUE`,
+#'   `FALSE`, or `NA` (the default) for one in interactive sessions when the
+#'   output exceeds 1 GB. A bar costs a counting pass first, to know the total.
 #' @return For `connection = NULL`, a raw vector identical to
 #'   `base::serialize(object, NULL, ascii, xdr, version, refhook)`;
 #'   otherwise `NULL`, invisibly.
@@ -28,17 +38,43 @@
 #' identical(bytes, base::serialize(df, NULL))
 #' identical(unserialize(bytes), df)
 serialize <- function(object, connection = NULL, ascii = FALSE, xdr = TRUE,
-                      version = NULL, refhook = NULL) {
+                      version = NULL, refhook = NULL,
+                      chunk_size = default_chunk_size(), progress = NA) {
   if (!is.null(connection)) {
     if (!inherits(connection, "connection")) {
       stop("'connection' must be a connection")
     }
     if (missing(ascii)) {
-      ascii <- summary(connection)$text == "text"
+      ascii <- isOpen(connection) && summary(connection)$text == "text"
     }
-    return(invisible(base::serialize(object, connection, ascii, xdr, version, refhook)))
+    type <- format_code(ascii, xdr)
+    check_refhook(refhook)
+    return(invisible(serialize_to_connection(
+      object, connection, type, version, refhook, chunk_size, progress
+    )))
   }
   type <- format_code(ascii, xdr)
   check_refhook(refhook)
   .Call(C_lowmem_serialize_raw, object, type, version, refhook)
+}
+
+serialize_to_connection <- function(object, connection, type, version, refhook,
+                                    chunk_size, progress) {
+  ascii <- type %in% c(1L, 2L)
+  if (!isOpen(connection)) {
+    open(connection, if (ascii) "w" else "wb")
+    on.exit(close(connection))
+  }
+  info <- summary(connection)
+  text <- identical(info$text, "text")
+  if (text && type != 1L) {
+    stop("only ascii format can be written to text mode connections")
+  }
+  if (!identical(info[["can write"]], "yes")) {
+    stop("cannot write to this connection")
+  }
+  .Call(
+    C_lowmem_serialize_conn, object, connection, text, type, version, refhook,
+    chunk_size, progress_reporter(progress)
+  )
 }

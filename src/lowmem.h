@@ -17,8 +17,23 @@ int lowmem_stream_write(Stream *stream, const unsigned char *buf, int len);
 int lowmem_stream_finish(Stream *stream);
 
 double lowmem_stream_bytes(Stream *stream);
-/* Copies the error message (NUL-terminated); returns 1 if there is one. */
+/* Copies the error message (NUL-terminated); returns 0 if there is none,
+   else its kind: 1 internal, 2 I/O. */
 int lowmem_stream_message(Stream *stream, char *out, size_t size);
 void lowmem_stream_free(Stream *stream);
 
+
+
+/* A file stream: writes (compressed: codec 0 none, 1 gzip, 2 bzip2, 3 xz)
+   to a temporary file next to `path`, renamed over it by
+   lowmem_stream_finish(); freeing it unfinished removes the temporary file.
+   If the file cannot be created the handle carries the error. */
+Stream *lowmem_stream_file_new(const char *path, int codec, int level, size_t chunk);
+
+/* A chunk stream: C fills it and drains it into an R connection. */
+Stream *lowmem_stream_chunks_new(size_t chunk);
+size_t lowmem_stream_fill(Stream *stream, const unsigned char *buf, size_t len);
+/* Bytes due for writing (buffer full, or `last` and non-empty); 0 if none. */
+size_t lowmem_stream_pending(Stream *stream, int last, const unsigned char **out);
+void lowmem_stream_clear(Stream *stream);
 #endif

@@ -16,7 +16,12 @@
 #define R_NO_REMAP
 #include <R.h>
 #include <Rinternals.h>
+#include <R_ext/Connections.h>
 #include <string.h>
+
+#if !defined(R_CONNECTIONS_VERSION) || R_CONNECTIONS_VERSION != 1
+#error "lowmem needs version 1 of R's connection API (R_ext/Connections.h)"
+#endif
 
 #include "lowmem.h"
 #include "lowmem_c.h"
@@ -32,6 +37,17 @@ typedef struct {
     SEXP hook_state;         /* R_NilValue, or see make_hook_state() */
     Stream *stream;          /* owned; freed by call_cleanup() */
     double since_check;      /* bytes since the last interrupt check */
+    /* streaming only (see stream_body) */
+    SEXP con;                /* an R connection, or R_NilValue */
+    Rconnection rcon;
+    int con_text;            /* a text-mode connection: written with cat() */
+    int draining;            /* the stream is a chunk stream drained into con */
+    int reporting;           /* progress is reported in this pass */
+    const char *path;        /* a file path, or NULL */
+    int codec, level;
+    size_t chunk;
+    SEXP progress;           /* R_NilValue, or function(done, total) */
+    double total, next_report;
 } lm_call;
 
 /* ---- errors ---------------------------------------------------------- */
@@ -52,21 +68,75 @@ void lm_abort(const char *klass, const char *msg)
 static void check_stream(Stream *stream)
 {
     char msg[1024];
-    if (lowmem_stream_message(stream, msg, sizeof msg))
-        lm_abort("lowmem_error_internal", msg);
+    int kind = lowmem_stream_message(stream, msg, sizeof msg);
+    if (kind != 0)
+        lm_abort(kind == 2 ? "lowmem_error_io" : "lowmem_error_internal", msg);
 }
 
 /* ---- stream callbacks -------------------------------------------------- */
 
+static void write_to_connection(lm_call *c, const unsigned char *p, size_t n)
+{
+    if (c->con_text) {
+        /* Text-mode connections (ascii only: printable bytes and newlines)
+           take text, as base R's Rconn_printf() gives them. */
+        SEXP text = PROTECT(Rf_ScalarString(Rf_mkCharLenCE((const char *) p, (int) n, CE_NATIVE)));
+        SEXP cat = PROTECT(Rf_findFun(Rf_install("cat"), R_BaseNamespace));
+        SEXP call = PROTECT(Rf_lang4(cat, text, c->con, PROTECT(Rf_mkString(""))));
+        SET_TAG(CDDR(call), Rf_install("file"));
+        SET_TAG(CDR(CDDR(call)), Rf_install("sep"));
+        Rf_eval(call, R_BaseEnv);
+        UNPROTECT(4);
+    } else if (R_WriteConnection(c->rcon, (void *) p, n) != n) {
+        Rf_error("error writing to connection"); /* base R's message */
+    }
+}
+
+/* Writes out what the chunk stream holds, if due (or all of it if last). */
+static void drain_chunks(lm_call *c, int last)
+{
+    const unsigned char *p = NULL;
+    size_t n;
+    while ((n = lowmem_stream_pending(c->stream, last, &p)) > 0) {
+        write_to_connection(c, p, n);
+        lowmem_stream_clear(c->stream);
+    }
+}
+
+static void report_progress(lm_call *c, double done)
+{
+    SEXP call = PROTECT(Rf_lang3(c->progress, PROTECT(Rf_ScalarReal(done)),
+                                 PROTECT(Rf_ScalarReal(c->total))));
+    Rf_eval(call, R_GlobalEnv);
+    UNPROTECT(3);
+}
+
 static void out_bytes(R_outpstream_t out, void *buf, int n)
 {
     lm_call *c = (lm_call *) out->data;
-    if (lowmem_stream_write(c->stream, (const unsigned char *) buf, n) != 0)
+    if (c->draining) {
+        const unsigned char *p = (const unsigned char *) buf;
+        size_t left = (size_t) n;
+        while (left > 0) {
+            size_t took = lowmem_stream_fill(c->stream, p, left);
+            p += took;
+            left -= took;
+            drain_chunks(c, 0);
+        }
+    } else if (lowmem_stream_write(c->stream, (const unsigned char *) buf, n) != 0) {
         check_stream(c->stream); /* stop at the first failure */
+    }
     c->since_check += n;
     if (c->since_check >= LM_INTERRUPT_EVERY) {
         c->since_check = 0;
         R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
+    }
+    if (c->reporting) {
+        double done = lowmem_stream_bytes(c->stream);
+        if (done >= c->next_report) {
+            c->next_report = done + (c->total / 100 > 1048576 ? c->total / 100 : 1048576);
+            report_progress(c, done);
+        }
     }
 }
 
@@ -175,6 +245,31 @@ static SEXP raw_body(void *data)
     return result;
 }
 
+/* Streams the object to a connection or a file in one pass (two with a
+   progress bar: its total comes from a counting pass). */
+static SEXP stream_body(void *data)
+{
+    lm_call *c = (lm_call *) data;
+    SEXP (*hook)(SEXP, SEXP) = hook_record;
+    if (c->progress != R_NilValue) {
+        c->total = count_pass(c);
+        c->next_report = 0;
+        hook_rewind(c->hook_state);
+        hook = hook_replay;
+    }
+    c->stream = c->path ? lowmem_stream_file_new(c->path, c->codec, c->level, c->chunk)
+                        : lowmem_stream_chunks_new(c->chunk);
+    check_stream(c->stream); /* e.g. the file could not be created */
+    c->since_check = 0;
+    c->draining = c->con != R_NilValue;
+    c->reporting = c->progress != R_NilValue;
+    run_pass(c, c->type, hook);
+    if (c->draining) drain_chunks(c, 1);
+    if (hook == hook_replay) hook_check_consumed(c->hook_state);
+    if (c->reporting) report_progress(c, lowmem_stream_bytes(c->stream));
+    return R_NilValue;
+}
+
 static void call_cleanup(void *data, Rboolean jump)
 {
     lm_call *c = (lm_call *) data;
@@ -205,23 +300,71 @@ static int version_of(SEXP version)
     return v;
 }
 
-static SEXP run(SEXP object, SEXP type, SEXP version, SEXP refhook,
-                SEXP (*body)(void *))
+static lm_call new_call(SEXP object, SEXP type, SEXP version)
 {
-    lm_call c = {object, format_of(type), version_of(version), R_NilValue, NULL, 0};
-    c.hook_state = PROTECT(make_hook_state(refhook));
+    lm_call c;
+    memset(&c, 0, sizeof c);
+    c.object = object;
+    c.type = format_of(type);
+    c.version = version_of(version);
+    c.hook_state = R_NilValue;
+    c.con = R_NilValue;
+    c.progress = R_NilValue;
+    return c;
+}
+
+static SEXP run(lm_call *c, SEXP refhook, SEXP (*body)(void *))
+{
+    c->hook_state = PROTECT(make_hook_state(refhook));
     SEXP token = PROTECT(R_MakeUnwindCont());
-    SEXP result = R_UnwindProtect(body, &c, call_cleanup, &c, token);
+    SEXP result = R_UnwindProtect(body, c, call_cleanup, c, token);
     UNPROTECT(2);
     return result;
 }
 
+static size_t chunk_of(SEXP chunk_size)
+{
+    double n = Rf_asReal(chunk_size);
+    if (!(n >= 1 && n <= 2147483647.0))
+        lm_abort("lowmem_error_argument", "`chunk_size` must be a number of bytes between 1 and 2^31 - 1.");
+    return (size_t) n;
+}
+
 SEXP lowmem_serialize_raw(SEXP object, SEXP type, SEXP version, SEXP refhook)
 {
-    return run(object, type, version, refhook, raw_body);
+    lm_call c = new_call(object, type, version);
+    return run(&c, refhook, raw_body);
 }
 
 SEXP lowmem_serialized_size(SEXP object, SEXP type, SEXP version, SEXP refhook)
 {
-    return run(object, type, version, refhook, size_body);
+    lm_call c = new_call(object, type, version);
+    return run(&c, refhook, size_body);
+}
+
+SEXP lowmem_serialize_conn(SEXP object, SEXP con, SEXP text, SEXP type, SEXP version,
+                           SEXP refhook, SEXP chunk_size, SEXP progress)
+{
+    lm_call c = new_call(object, type, version);
+    c.con = con;
+    c.rcon = R_GetConnection(con);
+    c.con_text = Rf_asLogical(text) == TRUE;
+    c.chunk = chunk_of(chunk_size);
+    c.progress = progress;
+    return run(&c, refhook, stream_body);
+}
+
+SEXP lowmem_serialize_file(SEXP object, SEXP path, SEXP codec, SEXP level,
+                           SEXP type, SEXP version, SEXP refhook,
+                           SEXP chunk_size, SEXP progress)
+{
+    lm_call c = new_call(object, type, version);
+    if (!Rf_isString(path) || XLENGTH(path) != 1 || STRING_ELT(path, 0) == NA_STRING)
+        lm_abort("lowmem_error_argument", "`path` must be a single file path.");
+    c.path = Rf_translateChar(STRING_ELT(path, 0));
+    c.codec = Rf_asInteger(codec);
+    c.level = Rf_asInteger(level);
+    c.chunk = chunk_of(chunk_size);
+    c.progress = progress;
+    return run(&c, refhook, stream_body);
 }

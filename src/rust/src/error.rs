@@ -28,4 +28,16 @@ pub enum Error {
     Internal(String),
 }
 
+impl Error {
+    /// The kind of R condition the error becomes (see `src/serialize.c`):
+    /// 2 for I/O (class `lowmem_error_io`), 1 for everything else
+    /// (`lowmem_error_internal`).
+    pub fn kind_code(&self) -> i32 {
+        match self {
+            Error::Io { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, Error>;

@@ -15,30 +15,53 @@
 use std::ffi::{c_char, c_int};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::codec::Codec;
 use crate::error::Error;
-use crate::sink::{CountSink, Sink, SliceSink};
+use crate::sink::{ChunkBuffer, CountSink, FileSink, Sink, SliceSink};
 
 /// Status codes shared with `src/lowmem.h`.
 const OK: c_int = 0;
 const FAILED: c_int = -1;
 
-/// A sink plus the first error it met.
+/// Where a stream's bytes go: a sink that does its own I/O (or none), or a
+/// chunk buffer that C drains into an R connection.
+enum Target {
+    Sink(Box<dyn Sink>),
+    Chunks(ChunkBuffer),
+}
+
+/// A target plus the first error it met.
 pub struct Stream {
-    sink: Box<dyn Sink>,
+    target: Target,
     error: Option<Error>,
 }
 
 impl Stream {
     fn new(sink: Box<dyn Sink>) -> *mut Stream {
-        Box::into_raw(Box::new(Stream { sink, error: None }))
+        Self::boxed(Target::Sink(sink), None)
     }
 
-    /// Runs `op` unless the stream already failed; keeps its first error.
+    fn boxed(target: Target, error: Option<Error>) -> *mut Stream {
+        Box::into_raw(Box::new(Stream { target, error }))
+    }
+
+    fn bytes(&self) -> u64 {
+        match &self.target {
+            Target::Sink(sink) => sink.bytes_written(),
+            Target::Chunks(chunks) => chunks.total(),
+        }
+    }
+
+    /// Runs `op` on the sink unless the stream already failed; keeps its first error.
     fn run(&mut self, op: impl FnOnce(&mut dyn Sink) -> crate::error::Result<()>) -> c_int {
         if self.error.is_some() {
             return FAILED;
         }
-        let sink = &mut *self.sink;
+        let Target::Sink(sink) = &mut self.target else {
+            // A chunk stream has nothing to finish: C drains it.
+            return OK;
+        };
+        let sink = &mut **sink;
         let outcome = catch_unwind(AssertUnwindSafe(|| op(sink)))
             .unwrap_or_else(|panic| Err(Error::Internal(panic_message(&panic))));
         match outcome {
@@ -94,6 +117,95 @@ pub unsafe extern "C" fn lowmem_stream_slice_new(buf: *mut u8, len: usize) -> *m
     Stream::new(Box::new(SliceSink::new(slice)))
 }
 
+/// A stream that writes, optionally compressed, to a temporary file next to
+/// `path` and renames it over `path` on [`lowmem_stream_finish`]; freeing an
+/// unfinished stream removes the temporary file. `codec`: 0 none, 1 gzip,
+/// 2 bzip2, 3 xz. If the file cannot be created, the handle carries the error.
+///
+/// # Safety
+/// `path` is a NUL-terminated string (bytes of a Unix path).
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_stream_file_new(
+    path: *const c_char,
+    codec: c_int,
+    level: c_int,
+    chunk: usize,
+) -> *mut Stream {
+    if path.is_null() {
+        return Stream::boxed(Target::Sink(Box::new(CountSink::new())), Some(Error::Internal("no path".into())));
+    }
+    // SAFETY: the caller passes a NUL-terminated string that outlives this call.
+    let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
+    let path = std::path::Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(bytes));
+    let created = catch_unwind(AssertUnwindSafe(|| {
+        let codec = Codec::from_code(codec).ok_or_else(|| Error::Internal(format!("unknown codec {codec}")))?;
+        FileSink::create(path, codec, level, chunk)
+    }))
+    .unwrap_or_else(|panic| Err(Error::Internal(panic_message(&panic))));
+    match created {
+        Ok(sink) => Stream::new(Box::new(sink)),
+        Err(e) => Stream::boxed(Target::Sink(Box::new(CountSink::new())), Some(e)),
+    }
+}
+
+/// A stream that collects bytes in chunks of `chunk` bytes for C to write out.
+#[no_mangle]
+pub extern "C" fn lowmem_stream_chunks_new(chunk: usize) -> *mut Stream {
+    Stream::boxed(Target::Chunks(ChunkBuffer::new(chunk)), None)
+}
+
+/// Copies as much of `len` bytes at `buf` as fits into a chunk stream's
+/// buffer; returns how many it took (0 when full: drain it first).
+///
+/// # Safety
+/// `stream` is a live handle; `buf` points to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_stream_fill(stream: *mut Stream, buf: *const u8, len: usize) -> usize {
+    // SAFETY: see `handle`.
+    let Some(Stream { target: Target::Chunks(chunks), .. }) = (unsafe { handle(stream) }) else {
+        return 0;
+    };
+    if buf.is_null() || len == 0 {
+        return 0;
+    }
+    // SAFETY: R passes a buffer of `len` bytes that lives for this call.
+    chunks.fill(unsafe { std::slice::from_raw_parts(buf, len) })
+}
+
+/// The bytes a chunk stream holds, if it must be drained now: when its
+/// buffer is full, or when `last` is non-zero and it holds anything. Returns
+/// their count and stores their address in `out`; 0 when nothing is due.
+///
+/// # Safety
+/// `stream` is a live handle; `out` is writable. The bytes stay valid until
+/// the next call on the handle.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_stream_pending(stream: *mut Stream, last: c_int, out: *mut *const u8) -> usize {
+    // SAFETY: see `handle`.
+    let Some(Stream { target: Target::Chunks(chunks), .. }) = (unsafe { handle(stream) }) else {
+        return 0;
+    };
+    let pending = chunks.pending();
+    if out.is_null() || pending.is_empty() || !(chunks.is_full() || last != 0) {
+        return 0;
+    }
+    // SAFETY: `out` is writable (checked non-null above).
+    unsafe { *out = pending.as_ptr() };
+    pending.len()
+}
+
+/// Empties a chunk stream's buffer once C has written it out.
+///
+/// # Safety
+/// `stream` is a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_stream_clear(stream: *mut Stream) {
+    // SAFETY: see `handle`.
+    if let Some(Stream { target: Target::Chunks(chunks), .. }) = unsafe { handle(stream) } {
+        chunks.clear();
+    }
+}
+
 /// Hands `len` bytes at `buf` to the stream. Returns 0, or -1 once the stream
 /// has failed (then the bytes are dropped and the error is kept).
 ///
@@ -139,11 +251,12 @@ pub unsafe extern "C" fn lowmem_stream_finish(stream: *mut Stream) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn lowmem_stream_bytes(stream: *mut Stream) -> f64 {
     // SAFETY: see `handle`.
-    unsafe { handle(stream) }.map_or(-1.0, |s| s.sink.bytes_written() as f64)
+    unsafe { handle(stream) }.map_or(-1.0, |s| s.bytes() as f64)
 }
 
 /// Copies the stream's error message, NUL-terminated and truncated to `size`
-/// bytes, into `out`. Returns 1 if there is an error, 0 if not.
+/// bytes, into `out`. Returns 0 if there is no error, else its kind:
+/// 1 internal, 2 I/O.
 ///
 /// # Safety
 /// `stream` is a live handle; `out` points to `size` writable bytes.
@@ -156,8 +269,9 @@ pub unsafe extern "C" fn lowmem_stream_message(stream: *mut Stream, out: *mut c_
     let Some(error) = &stream.error else {
         return 0;
     };
+    let kind = error.kind_code();
     if out.is_null() || size == 0 {
-        return 1;
+        return kind;
     }
     let message = error.to_string();
     let bytes = truncate_at_char_boundary(&message, size - 1).as_bytes();
@@ -166,7 +280,7 @@ pub unsafe extern "C" fn lowmem_stream_message(stream: *mut Stream, out: *mut c_
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.cast::<u8>(), bytes.len());
         *out.add(bytes.len()) = 0;
     }
-    1
+    kind
 }
 
 /// Releases a handle (null is ignored).
@@ -238,6 +352,45 @@ mod tests {
             assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), 1);
             assert_eq!(msg[3], 0, "NUL-terminated within the buffer");
             lowmem_stream_free(s);
+        }
+    }
+
+    #[test]
+    fn chunk_stream_is_drained_by_the_caller() {
+        let mut drained = Vec::new();
+        unsafe {
+            let s = lowmem_stream_chunks_new(4);
+            let mut rest: &[u8] = b"abcdefghij";
+            while !rest.is_empty() {
+                let took = lowmem_stream_fill(s, rest.as_ptr(), rest.len());
+                rest = &rest[took..];
+                let mut p = std::ptr::null();
+                let n = lowmem_stream_pending(s, 0, &mut p);
+                if n > 0 {
+                    drained.push(std::slice::from_raw_parts(p, n).to_vec());
+                    lowmem_stream_clear(s);
+                }
+            }
+            let mut p = std::ptr::null();
+            let n = lowmem_stream_pending(s, 1, &mut p);
+            drained.push(std::slice::from_raw_parts(p, n).to_vec());
+            assert_eq!(lowmem_stream_bytes(s), 10.0);
+            assert_eq!(lowmem_stream_finish(s), OK);
+            lowmem_stream_free(s);
+        }
+        assert_eq!(drained, vec![b"abcd".to_vec(), b"efgh".to_vec(), b"ij".to_vec()]);
+    }
+
+    #[test]
+    fn file_stream_that_cannot_open_carries_the_error() {
+        let mut msg = [0 as c_char; 512];
+        unsafe {
+            let s = lowmem_stream_file_new(c"/nonexistent-dir/x.rds".as_ptr(), 0, 0, 1024);
+            assert_eq!(lowmem_stream_write(s, b"a".as_ptr(), 1), FAILED);
+            assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), 2, "an I/O error");
+            lowmem_stream_free(s);
+            let text = std::ffi::CStr::from_ptr(msg.as_ptr()).to_str().unwrap();
+            assert!(text.starts_with("cannot write '/nonexistent-dir/x.rds'"), "{text}");
         }
     }
 

@@ -1,10 +1,12 @@
 //! Rust core of the lowmem R package.
 //!
 //! * [`sink`]: where serialized bytes go (count, exactly-sized buffer, ...).
+//! * [`codec`]: gzip (parallel), bzip2 and xz encoders for files.
 //! * [`ffi`]: the C ABI the package's C layer calls; the only FFI code.
 //! * [`error`]: the error type; errors reach R as conditions raised by C
 //!   after Rust has returned.
 
+pub mod codec;
 pub mod error;
 pub mod ffi;
 pub mod sink;

@@ -7,11 +7,20 @@
 //! * [`CountSink`] only counts (the sizing pass).
 //! * [`SliceSink`] copies into a preallocated, exactly-sized buffer and
 //!   refuses to write past its end.
+//! * [`FileSink`] writes (and compresses) to a file that appears atomically.
+//! * [`ChunkBuffer`] coalesces pieces into fixed-size chunks for a writer
+//!   that lives outside Rust (an R connection).
 
+mod atomic;
+mod chunk;
 mod count;
+mod file;
 mod slice;
 
+pub use atomic::AtomicFile;
+pub use chunk::ChunkBuffer;
 pub use count::CountSink;
+pub use file::FileSink;
 pub use slice::SliceSink;
 
 use crate::error::Result;

@@ -1,0 +1,26 @@
+# One benchmark case in this fresh R process:
+#   Rscript case.R <object> <method>
+# Prints one CSV line: object,method,bytes,seconds,start_mb,peak_extra_mb.
+# Peak memory is the kernel's: VmHWM after resetting it through
+# /proc/self/clear_refs, minus VmRSS before the call.
+args <- commandArgs(trailingOnly = TRUE)
+here <- dirname(normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))))
+source(file.path(here, "cases.R"))
+
+status_kb <- function(field) {
+  line <- grep(paste0("^", field, ":"), readLines("/proc/self/status"), value = TRUE)
+  as.numeric(gsub("[^0-9]", "", line))
+}
+
+x <- objects[[args[[1]]]]()
+method <- methods[[args[[2]]]]
+target <- tempfile(fileext = ".rds")
+invisible(gc())
+writeLines("5", "/proc/self/clear_refs")
+start <- status_kb("VmRSS")
+elapsed <- system.time(bytes <- method(x, target))[["elapsed"]]
+peak <- status_kb("VmHWM")
+if (is.na(bytes) && file.exists(target)) bytes <- file.size(target)
+unlink(target)
+cat(sprintf("%s,%s,%.0f,%.3f,%.1f,%.1f\n", args[[1]], args[[2]], bytes, elapsed,
+            start / 1024, (peak - start) / 1024))

@@ -1,0 +1,85 @@
+//! Compression for files written by `serialize_to_file()`: the same choices
+//! as `saveRDS(compress = )`, each readable by `readRDS()`.
+
+mod gzip;
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+
+pub use gzip::ParallelGzip;
+
+/// The codec codes shared with R/file.R.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    None,
+    Gzip,
+    Bzip2,
+    Xz,
+}
+
+impl Codec {
+    pub fn from_code(code: i32) -> Option<Self> {
+        match code {
+            0 => Some(Codec::None),
+            1 => Some(Codec::Gzip),
+            2 => Some(Codec::Bzip2),
+            3 => Some(Codec::Xz),
+            _ => None,
+        }
+    }
+
+    /// Levels run 0 (fastest) ..= 9 for all three; out-of-range levels are clamped.
+    fn level(level: i32) -> u32 {
+        level.clamp(0, 9) as u32
+    }
+}
+
+/// A writer that encodes with one codec into a file; `finish` completes the
+/// encoding and hands the file back (so it can be synced and renamed).
+pub enum Encoder {
+    Plain(BufWriter<File>),
+    Gzip(ParallelGzip<File>),
+    Bzip2(bzip2::write::BzEncoder<BufWriter<File>>),
+    Xz(liblzma::write::XzEncoder<BufWriter<File>>),
+}
+
+impl Encoder {
+    /// `chunk` is the size of the writes to the file, and of gzip's blocks.
+    pub fn new(codec: Codec, level: i32, chunk: usize, file: File) -> io::Result<Self> {
+        let chunk = chunk.max(4096);
+        let level = Codec::level(level);
+        Ok(match codec {
+            Codec::None => Encoder::Plain(BufWriter::with_capacity(chunk, file)),
+            Codec::Gzip => Encoder::Gzip(ParallelGzip::new(file, level, chunk, gzip::default_workers())),
+            Codec::Bzip2 => Encoder::Bzip2(bzip2::write::BzEncoder::new(
+                BufWriter::with_capacity(chunk, file),
+                bzip2::Compression::new(level.max(1)),
+            )),
+            // CRC32 as R's xzfile() writes it (liblzma's default is CRC64).
+            Codec::Xz => Encoder::Xz(liblzma::write::XzEncoder::new_stream(
+                BufWriter::with_capacity(chunk, file),
+                liblzma::stream::Stream::new_easy_encoder(level, liblzma::stream::Check::Crc32)
+                    .map_err(io::Error::other)?,
+            )),
+        })
+    }
+
+    pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Encoder::Plain(w) => w.write_all(bytes),
+            Encoder::Gzip(w) => w.write_all(bytes),
+            Encoder::Bzip2(w) => w.write_all(bytes),
+            Encoder::Xz(w) => w.write_all(bytes),
+        }
+    }
+
+    pub fn finish(self) -> io::Result<File> {
+        let buffered = match self {
+            Encoder::Plain(w) => w,
+            Encoder::Gzip(w) => return w.finish(),
+            Encoder::Bzip2(w) => w.finish()?,
+            Encoder::Xz(w) => w.finish()?,
+        };
+        buffered.into_inner().map_err(|e| e.into_error())
+    }
+}
