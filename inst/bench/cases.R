@@ -4,6 +4,8 @@
 objects <- list(
   # The seed: 50e6 doubles, 400 MB serialized.
   seed_df = function() data.frame(runif(50e6, 1, 10)),
+  # Four times the seed, for streaming memory: 1.6 GB serialized.
+  big_df = function() data.frame(runif(200e6, 1, 10)),
   # Strings: 1e6 rows x 3 character columns.
   strings_df = function() {
     set.seed(1)
@@ -51,11 +53,21 @@ methods <- list(
   lowmem_file_gzip = function(x, target) {
     lowmem::serialize_to_file(x, target, compress = "gzip"); file.size(target)
   },
-  # The floor for raw output: allocate a raw vector of the output's size
-  # and fill it with byte-swapped doubles (what XDR encoding must at least do).
-  floor_raw = function(x, target) {
-    n <- lowmem::serialized_size(x)
-    out <- writeBin(x[[1]][seq_len(floor((n - 100) / 8))], raw(), endian = "big")
-    length(out)
-  }
+  # The floor for raw output of a one-column data frame of doubles: allocate
+  # a raw vector of (nearly) the output's size and fill it with the
+  # byte-swapped doubles, which is what XDR encoding must at least do.
+  floor_raw = function(x, target) length(writeBin(x[[1]], raw(), endian = "big"))
+)
+
+# What run.R measures: object -> methods. Each case runs `reps` times, each
+# time in a fresh process; the table reports the median.
+plan <- list(
+  seed_df = c("base_raw", "lowmem_raw", "base_size", "lowmem_size",
+              "saveRDS_none", "lowmem_file_none", "base_con", "lowmem_con",
+              "saveRDS_gzip", "lowmem_file_gzip"),
+  big_df = c("saveRDS_none", "lowmem_file_none", "lowmem_con", "lowmem_file_gzip"),
+  strings_df = c("base_raw", "lowmem_raw", "saveRDS_none", "lowmem_file_none",
+                 "base_con", "lowmem_con", "saveRDS_gzip", "lowmem_file_gzip"),
+  mixed_df = c("base_raw", "lowmem_raw"),
+  small_lists = c("base_raw", "lowmem_raw")
 )
