@@ -17,10 +17,14 @@
 #'   `base::serialize()` writes to the same connection. A connection that is
 #'   not open is opened (`"wb"`, or `"w"` for ASCII) and closed afterwards;
 #'   base R 4.2 refuses such a connection instead.
-#' @param ascii,xdr,version,refhook As in [base::serialize()]: `ascii = TRUE`
-#'   writes text, `ascii = NA` text with hexadecimal doubles; `xdr = FALSE`
-#'   native binary; `version` 2 or 3 (`NULL`: R's default); `refhook` a
-#'   function called for environments, external pointers and weak references.
+#' @param ascii As in [base::serialize()]: `TRUE` writes the ASCII format,
+#'   `NA` ASCII with hexadecimal doubles.
+#' @param xdr As in [base::serialize()]: `FALSE` writes native binary
+#'   (little-endian here) instead of XDR (big-endian).
+#' @param version 2 or 3; `NULL` for R's default (3, unless the environment
+#'   variable `R_DEFAULT_SERIALIZE_VERSION` says 2).
+#' @param refhook `NULL`, or a function called for each environment,
+#'   external pointer and weak reference, as in [base::serialize()].
 #' @param chunk_size Bytes per write to a connection: small writes are
 #'   coalesced into chunks of this size. Defaults to the option
 #'   `lowmem.chunk_size`, or 1 MiB.
@@ -56,25 +60,4 @@ serialize <- function(object, connection = NULL, ascii = FALSE, xdr = TRUE,
   type <- format_code(ascii, xdr)
   check_refhook(refhook)
   .Call(C_lowmem_serialize_raw, object, type, version, refhook)
-}
-
-serialize_to_connection <- function(object, connection, type, version, refhook,
-                                    chunk_size, progress) {
-  ascii <- type %in% c(1L, 2L)
-  if (!isOpen(connection)) {
-    open(connection, if (ascii) "w" else "wb")
-    on.exit(close(connection))
-  }
-  info <- summary(connection)
-  text <- identical(info$text, "text")
-  if (text && type != 1L) {
-    stop("only ascii format can be written to text mode connections")
-  }
-  if (!identical(info[["can write"]], "yes")) {
-    stop("cannot write to this connection")
-  }
-  .Call(
-    C_lowmem_serialize_conn, object, connection, text, type, version, refhook,
-    chunk_size, progress_reporter(progress)
-  )
 }

@@ -30,8 +30,9 @@ void lowmem_stream_free(Stream *stream);
    If the file cannot be created the handle carries the error. */
 Stream *lowmem_stream_file_new(const char *path, int codec, int level, size_t chunk);
 
-/* A chunk stream: C fills it and drains it into an R connection. */
-Stream *lowmem_stream_chunks_new(size_t chunk);
+/* A chunk stream over len bytes at buf (which must outlive the handle):
+   C fills it and drains it into an R connection. */
+Stream *lowmem_stream_chunks_new(unsigned char *buf, size_t len);
 size_t lowmem_stream_fill(Stream *stream, const unsigned char *buf, size_t len);
 /* Bytes due for writing (buffer full, or `last` and non-empty); 0 if none. */
 size_t lowmem_stream_pending(Stream *stream, int last, const unsigned char **out);

@@ -16,12 +16,7 @@
 #define R_NO_REMAP
 #include <R.h>
 #include <Rinternals.h>
-#include <R_ext/Connections.h>
 #include <string.h>
-
-#if !defined(R_CONNECTIONS_VERSION) || R_CONNECTIONS_VERSION != 1
-#error "lowmem needs version 1 of R's connection API (R_ext/Connections.h)"
-#endif
 
 #include "lowmem.h"
 #include "lowmem_c.h"
@@ -39,8 +34,8 @@ typedef struct {
     double since_check;      /* bytes since the last interrupt check */
     /* streaming only (see stream_body) */
     SEXP con;                /* an R connection, or R_NilValue */
-    Rconnection rcon;
-    int con_text;            /* a text-mode connection: written with cat() */
+    SEXP chunk_vec;          /* the chunk buffer: a raw vector of `chunk` bytes */
+    int con_text;            /* a text-mode connection */
     int draining;            /* the stream is a chunk stream drained into con */
     int reporting;           /* progress is reported in this pass */
     const char *path;        /* a file path, or NULL */
@@ -75,21 +70,24 @@ static void check_stream(Stream *stream)
 
 /* ---- stream callbacks -------------------------------------------------- */
 
+/* Writes n bytes at p, which lie in the chunk vector, through R:
+   lowmem:::write_chunk() (R/connection.R) calls writeBin() for binary-mode
+   connections and cat() for text-mode ones, which take ASCII only (printable
+   bytes and newlines), as text. Going through R keeps to R's API; with 1 MiB
+   chunks it is one call per MiB. */
 static void write_to_connection(lm_call *c, const unsigned char *p, size_t n)
 {
-    if (c->con_text) {
-        /* Text-mode connections (ascii only: printable bytes and newlines)
-           take text, as base R's Rconn_printf() gives them. */
-        SEXP text = PROTECT(Rf_ScalarString(Rf_mkCharLenCE((const char *) p, (int) n, CE_NATIVE)));
-        SEXP cat = PROTECT(Rf_findFun(Rf_install("cat"), R_BaseNamespace));
-        SEXP call = PROTECT(Rf_lang4(cat, text, c->con, PROTECT(Rf_mkString(""))));
-        SET_TAG(CDDR(call), Rf_install("file"));
-        SET_TAG(CDR(CDDR(call)), Rf_install("sep"));
-        Rf_eval(call, R_BaseEnv);
-        UNPROTECT(4);
-    } else if (R_WriteConnection(c->rcon, (void *) p, n) != n) {
-        Rf_error("error writing to connection"); /* base R's message */
+    SEXP bytes = c->chunk_vec;
+    if (n < c->chunk) { /* the last, partial chunk */
+        bytes = Rf_allocVector(RAWSXP, (R_xlen_t) n);
+        memcpy(RAW(bytes), p, n);
     }
+    PROTECT(bytes);
+    SEXP ns = PROTECT(R_FindNamespace(PROTECT(Rf_mkString("lowmem"))));
+    SEXP fun = PROTECT(Rf_findFun(Rf_install("write_chunk"), ns));
+    SEXP call = PROTECT(Rf_lang4(fun, bytes, c->con, PROTECT(Rf_ScalarLogical(c->con_text))));
+    Rf_eval(call, ns);
+    UNPROTECT(6);
 }
 
 /* Writes out what the chunk stream holds, if due (or all of it if last). */
@@ -257,8 +255,13 @@ static SEXP stream_body(void *data)
         hook_rewind(c->hook_state);
         hook = hook_replay;
     }
-    c->stream = c->path ? lowmem_stream_file_new(c->path, c->codec, c->level, c->chunk)
-                        : lowmem_stream_chunks_new(c->chunk);
+    if (c->path) {
+        c->stream = lowmem_stream_file_new(c->path, c->codec, c->level, c->chunk);
+    } else {
+        c->chunk_vec = Rf_allocVector(RAWSXP, (R_xlen_t) c->chunk);
+        PROTECT(c->chunk_vec);
+        c->stream = lowmem_stream_chunks_new(RAW(c->chunk_vec), c->chunk);
+    }
     check_stream(c->stream); /* e.g. the file could not be created */
     c->since_check = 0;
     c->draining = c->con != R_NilValue;
@@ -267,6 +270,7 @@ static SEXP stream_body(void *data)
     if (c->draining) drain_chunks(c, 1);
     if (hook == hook_replay) hook_check_consumed(c->hook_state);
     if (c->reporting) report_progress(c, lowmem_stream_bytes(c->stream));
+    if (!c->path) UNPROTECT(1); /* chunk_vec */
     return R_NilValue;
 }
 
@@ -309,6 +313,7 @@ static lm_call new_call(SEXP object, SEXP type, SEXP version)
     c.version = version_of(version);
     c.hook_state = R_NilValue;
     c.con = R_NilValue;
+    c.chunk_vec = R_NilValue;
     c.progress = R_NilValue;
     return c;
 }
@@ -347,7 +352,6 @@ SEXP lowmem_serialize_conn(SEXP object, SEXP con, SEXP text, SEXP type, SEXP ver
 {
     lm_call c = new_call(object, type, version);
     c.con = con;
-    c.rcon = R_GetConnection(con);
     c.con_text = Rf_asLogical(text) == TRUE;
     c.chunk = chunk_of(chunk_size);
     c.progress = progress;

@@ -27,7 +27,7 @@ const FAILED: c_int = -1;
 /// chunk buffer that C drains into an R connection.
 enum Target {
     Sink(Box<dyn Sink>),
-    Chunks(ChunkBuffer),
+    Chunks(ChunkBuffer<'static>),
 }
 
 /// A target plus the first error it met.
@@ -107,14 +107,22 @@ pub extern "C" fn lowmem_stream_count_new() -> *mut Stream {
 /// `buf` points to `len` writable bytes (or `len` is 0) that outlive the handle.
 #[no_mangle]
 pub unsafe extern "C" fn lowmem_stream_slice_new(buf: *mut u8, len: usize) -> *mut Stream {
-    let slice: &'static mut [u8] = if len == 0 || buf.is_null() {
+    // SAFETY: forwarded to the caller's guarantee.
+    let slice = unsafe { borrowed_buffer(buf, len) };
+    Stream::new(Box::new(SliceSink::new(slice)))
+}
+
+/// # Safety
+/// `buf` points to `len` writable bytes (or `len` is 0) that outlive every
+/// use of the returned slice.
+unsafe fn borrowed_buffer(buf: *mut u8, len: usize) -> &'static mut [u8] {
+    if len == 0 || buf.is_null() {
         &mut []
     } else {
         // SAFETY: the C caller keeps the R raw vector behind `buf` protected
         // for the whole life of the handle and writes to it only through it.
         unsafe { std::slice::from_raw_parts_mut(buf, len) }
-    };
-    Stream::new(Box::new(SliceSink::new(slice)))
+    }
 }
 
 /// A stream that writes, optionally compressed, to a temporary file next to
@@ -148,10 +156,17 @@ pub unsafe extern "C" fn lowmem_stream_file_new(
     }
 }
 
-/// A stream that collects bytes in chunks of `chunk` bytes for C to write out.
+/// A stream that collects bytes in chunks of `len` bytes at `buf`, for C to
+/// write out.
+///
+/// # Safety
+/// As for [`lowmem_stream_slice_new`]: `buf` points to `len` writable bytes
+/// that outlive the handle.
 #[no_mangle]
-pub extern "C" fn lowmem_stream_chunks_new(chunk: usize) -> *mut Stream {
-    Stream::boxed(Target::Chunks(ChunkBuffer::new(chunk)), None)
+pub unsafe extern "C" fn lowmem_stream_chunks_new(buf: *mut u8, len: usize) -> *mut Stream {
+    // SAFETY: forwarded to the caller's guarantee.
+    let slice = unsafe { borrowed_buffer(buf, len) };
+    Stream::boxed(Target::Chunks(ChunkBuffer::new(slice)), None)
 }
 
 /// Copies as much of `len` bytes at `buf` as fits into a chunk stream's
@@ -358,8 +373,9 @@ mod tests {
     #[test]
     fn chunk_stream_is_drained_by_the_caller() {
         let mut drained = Vec::new();
+        let mut mem = [0u8; 4];
         unsafe {
-            let s = lowmem_stream_chunks_new(4);
+            let s = lowmem_stream_chunks_new(mem.as_mut_ptr(), mem.len());
             let mut rest: &[u8] = b"abcdefghij";
             while !rest.is_empty() {
                 let took = lowmem_stream_fill(s, rest.as_ptr(), rest.len());

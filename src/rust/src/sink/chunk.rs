@@ -4,40 +4,42 @@
 /// It never performs I/O itself: the owner drains a full chunk (for R
 /// connections that is C code, since writing to a connection can raise an R
 /// error, which must never unwind through Rust frames) and then clears it.
+/// The memory is the owner's too: for connections, an R raw vector that is
+/// handed to `writeBin()` as it is, without a copy.
 #[derive(Debug)]
-pub struct ChunkBuffer {
-    buf: Vec<u8>,
-    capacity: usize,
+pub struct ChunkBuffer<'a> {
+    buf: &'a mut [u8],
+    len: usize,
     total: u64,
 }
 
-impl ChunkBuffer {
-    /// `capacity` is clamped to at least 1 byte.
-    pub fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
-        Self { buf: Vec::with_capacity(capacity), capacity, total: 0 }
+impl<'a> ChunkBuffer<'a> {
+    /// Chunks of `buf.len()` bytes (an empty `buf` takes nothing).
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Self { buf, len: 0, total: 0 }
     }
 
     /// Copies as much of `bytes` as fits; returns how many bytes it took.
     pub fn fill(&mut self, bytes: &[u8]) -> usize {
-        let take = bytes.len().min(self.capacity - self.buf.len());
-        self.buf.extend_from_slice(&bytes[..take]);
+        let take = bytes.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + take].copy_from_slice(&bytes[..take]);
+        self.len += take;
         self.total += take as u64;
         take
     }
 
     pub fn is_full(&self) -> bool {
-        self.buf.len() == self.capacity
+        self.len == self.buf.len()
     }
 
     /// The buffered bytes, to be written out by the owner.
     pub fn pending(&self) -> &[u8] {
-        &self.buf
+        &self.buf[..self.len]
     }
 
     /// Forgets the buffered bytes after the owner wrote them.
     pub fn clear(&mut self) {
-        self.buf.clear();
+        self.len = 0;
     }
 
     /// Bytes taken since creation.
@@ -52,7 +54,8 @@ mod tests {
 
     /// Drains like the C side does and returns the chunks written.
     fn drain_all(chunk: usize, pieces: &[&[u8]]) -> Vec<Vec<u8>> {
-        let mut cb = ChunkBuffer::new(chunk);
+        let mut mem = vec![0u8; chunk];
+        let mut cb = ChunkBuffer::new(&mut mem);
         let mut out = Vec::new();
         for piece in pieces {
             let mut rest = *piece;
@@ -78,17 +81,13 @@ mod tests {
     }
 
     #[test]
-    fn never_holds_more_than_its_capacity() {
-        let mut cb = ChunkBuffer::new(3);
+    fn never_holds_more_than_its_memory() {
+        let mut mem = [0u8; 3];
+        let mut cb = ChunkBuffer::new(&mut mem);
         assert_eq!(cb.fill(b"abcdef"), 3);
         assert!(cb.is_full());
         assert_eq!(cb.fill(b"x"), 0);
         assert_eq!(cb.total(), 3);
-        assert_eq!(cb.buf.capacity(), 3, "no reallocation");
-    }
-
-    #[test]
-    fn zero_capacity_is_clamped() {
-        assert_eq!(drain_all(0, &[b"ab"]), vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(&mem, b"abc");
     }
 }

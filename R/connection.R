@@ -1,0 +1,44 @@
+# Streaming to R connections: serialize(x, con).
+
+serialize_to_connection <- function(object, connection, type, version, refhook,
+                                    chunk_size, progress) {
+  ascii <- type %in% c(1L, 2L)
+  if (!isOpen(connection)) {
+    open(connection, if (ascii) "w" else "wb")
+    on.exit(close(connection))
+  }
+  info <- summary(connection)
+  text <- identical(info$text, "text")
+  if (text && type != 1L) {
+    stop("only ascii format can be written to text mode connections")
+  }
+  if (!identical(info[["can write"]], "yes")) {
+    stop("cannot write to this connection")
+  }
+  .Call(
+    C_lowmem_serialize_conn, object, connection, text, type, version, refhook,
+    chunk_size, progress_reporter(progress)
+  )
+}
+
+
+# Writes one chunk. Binary-mode connections take the raw bytes; text-mode
+# ones take ASCII-format output (printable bytes and newlines only) as text,
+# as base R's serialize() gives it to them. writeBin() only warns on a short
+# write; that is an error here, as in base::serialize().
+write_chunk <- function(bytes, con, text) {
+  if (text) {
+    cat(rawToChar(bytes), file = con, sep = "")
+    return(invisible())
+  }
+  withCallingHandlers(
+    writeBin(bytes, con),
+    warning = function(w) {
+      abort(
+        paste0("error writing to connection: ", conditionMessage(w)),
+        class = "lowmem_error_io"
+      )
+    }
+  )
+  invisible()
+}
