@@ -11,14 +11,25 @@ trap 'rm -rf "$work"' EXIT
 echo "== cargo test"
 cargo test --quiet 2>&1 | tee "$work/cargo.log"
 
+echo "== vendored crates"
+bash tools/check-vendor.sh
+
 echo "== R CMD build"
 (cd "$work" && R CMD build --no-build-vignettes "$root" >build.log 2>&1) || { cat "$work/build.log"; exit 1; }
 tarball=$(ls "$work"/lowmem_*.tar.gz)
 
-echo "== R CMD check $(basename "$tarball")"
+# The check installs the tarball with the network unusable (a dead proxy for
+# every protocol, cargo told it is offline, and a CARGO_HOME of its own): the package must
+# build from its vendored crates. What needs the internet is off: the CRAN
+# incoming checks (CRAN's database), and asking a time server for the clock
+# (future file timestamps are still checked, against the local clock).
+echo "== R CMD check --as-cran $(basename "$tarball"), offline"
 status=0
-(cd "$work" && _R_CHECK_CRAN_INCOMING_=false _R_CHECK_FORCE_SUGGESTS_=false \
+(cd "$work" && CARGO_NET_OFFLINE=true \
+  http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 all_proxy=http://127.0.0.1:9 \
+  _R_CHECK_CRAN_INCOMING_=false _R_CHECK_SYSTEM_CLOCK_=false _R_CHECK_FORCE_SUGGESTS_=false \
   R CMD check --no-manual --as-cran "$tarball") || status=$?
+grep -E "using rustc|cargo build" "$work/lowmem.Rcheck/00install.out" | head -n 3 || true
 log="$work/lowmem.Rcheck/00check.log"
 tests_out=$(ls "$work"/lowmem.Rcheck/tests/testthat.Rout* 2>/dev/null | head -n1 || true)
 if [[ -n "$tests_out" ]]; then
