@@ -2,9 +2,12 @@
 //!
 //! * [`sink`]: where serialized bytes go (count, exactly-sized buffer, ...).
 //! * [`ffi`]: the C ABI the package's C layer calls; the only FFI code.
+//! * [`mem`]: memory tracking (RSS peak and timeline) for `mem_peak()` and
+//!   `mem_timeline()`, with its own C ABI (`src/mem.h`).
 //! * [`error`]: the error type; errors reach R as conditions raised by C
 //!   after Rust has returned.
 
 pub mod error;
 pub mod ffi;
+pub mod mem;
 pub mod sink;
