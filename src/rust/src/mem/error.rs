@@ -25,6 +25,15 @@ pub enum MemError {
     #[error("writing 5 to /proc/self/clear_refs did not reset VmHWM ({hwm} bytes, VmRSS {rss} bytes)")]
     ResetIgnored { hwm: u64, rss: u64 },
 
+    /// The sample storage could not be reserved (a very large row cap).
+    #[error("cannot reserve memory for {rows} samples")]
+    Reserve { rows: usize },
+
+    /// The sampler's owner is a forked copy of the process that started it:
+    /// the thread exists only in the parent, so it cannot be joined here.
+    #[error("the sampler was started by process {parent}, not this one ({this}); its samples stay there")]
+    Forked { parent: u32, this: u32 },
+
     /// The sampler thread could not be started.
     #[error("cannot start the sampler thread: {0}")]
     Spawn(#[source] std::io::Error),

@@ -31,6 +31,9 @@ impl RssSource for StatmReader {
     }
 }
 
+/// Intervals are capped at a year, so that tick times cannot overflow.
+const MAX_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// The thread's stack: it needs very little, and a small stack keeps its own
 /// footprint out of the numbers it reports.
 const STACK_SIZE: usize = 64 * 1024;
@@ -39,6 +42,8 @@ type Worker<S> = JoinHandle<(S, Series, Result<()>)>;
 
 pub struct Sampler<S: RssSource> {
     start: Instant,
+    /// The process that started the thread (see `halt`).
+    pid: u32,
     /// Dropping it tells the thread to stop.
     stop_tx: Option<mpsc::Sender<()>>,
     thread: Option<Worker<S>>,
@@ -50,7 +55,8 @@ impl<S: RssSource> Sampler<S> {
     /// Takes the first sample and starts the thread. `max_rows` caps the
     /// stored rows (see [`Series`]).
     pub fn start(mut source: S, interval: Duration, max_rows: usize) -> Result<Sampler<S>> {
-        let mut series = Series::with_cap(max_rows);
+        let interval = interval.min(MAX_INTERVAL);
+        let mut series = Series::with_cap(max_rows)?;
         let start = Instant::now();
         series.push((0.0, source.rss()?));
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
@@ -64,6 +70,7 @@ impl<S: RssSource> Sampler<S> {
             .map_err(MemError::Spawn)?;
         Ok(Sampler {
             start,
+            pid: std::process::id(),
             stop_tx: Some(stop_tx),
             thread: Some(thread),
             outcome: None,
@@ -81,6 +88,13 @@ impl<S: RssSource> Sampler<S> {
 
     fn halt(&mut self) -> Result<Series> {
         drop(self.stop_tx.take());
+        let this = std::process::id();
+        if this != self.pid {
+            // A fork (parallel::mcparallel() in `expr`) copied the handle but
+            // not the thread: joining it would wait forever. Leave it alone.
+            std::mem::forget(self.thread.take());
+            return Err(MemError::Forked { parent: self.pid, this });
+        }
         let thread = self
             .thread
             .take()

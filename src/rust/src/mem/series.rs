@@ -8,6 +8,8 @@
 //! time), so the peak is never lost and times stay increasing; the first row,
 //! the baseline at time 0, is never merged.
 
+use super::error::{MemError, Result};
+
 /// One sample: seconds since the start, and resident set in bytes.
 pub type Sample = (f64, u64);
 
@@ -26,17 +28,22 @@ pub struct Series {
 pub const MIN_CAP: usize = 4;
 
 impl Series {
-    /// Room for `cap` rows is reserved up front: virtual memory only, touched
-    /// as rows arrive, so there is no reallocation (and copy) while sampling.
-    pub fn with_cap(cap: usize) -> Series {
+    /// Room for `cap` rows (and the two `finish` may add) is reserved up
+    /// front: virtual memory only, touched as rows arrive, so there is no
+    /// reallocation (and copy) while sampling. A cap too large to reserve is
+    /// an error, not an abort.
+    pub fn with_cap(cap: usize) -> Result<Series> {
         let cap = cap.max(MIN_CAP);
-        Series {
-            rows: Vec::with_capacity(cap + 2),
+        let mut rows = Vec::new();
+        rows.try_reserve_exact(cap.saturating_add(2))
+            .map_err(|_| MemError::Reserve { rows: cap })?;
+        Ok(Series {
+            rows,
             cap,
             stride: 1,
             pending: None,
             pending_count: 0,
-        }
+        })
     }
 
     pub fn push(&mut self, sample: Sample) {
@@ -112,7 +119,7 @@ mod tests {
 
     #[test]
     fn below_the_cap_every_sample_is_a_row() {
-        let mut s = Series::with_cap(10);
+        let mut s = Series::with_cap(10).unwrap();
         for i in 0..5 {
             s.push((i as f64, 100 + i));
         }
@@ -124,7 +131,7 @@ mod tests {
 
     #[test]
     fn merging_keeps_baseline_peak_and_order() {
-        let mut s = Series::with_cap(8);
+        let mut s = Series::with_cap(8).unwrap();
         s.push((0.0, 50)); // baseline
         for i in 1..=1000u64 {
             let rss = if i == 637 { 10_000 } else { i % 7 };
@@ -149,8 +156,25 @@ mod tests {
     }
 
     #[test]
+    fn impossible_caps_are_errors() {
+        let message = Series::with_cap(usize::MAX / 4).unwrap_err().to_string();
+        assert!(message.contains("cannot reserve memory"), "{message}");
+    }
+
+    #[test]
+    fn the_reserved_room_is_never_exceeded() {
+        let mut s = Series::with_cap(6).unwrap();
+        let capacity = s.rows.capacity();
+        for i in 0..1000u64 {
+            s.push((i as f64, i % 13));
+        }
+        s.finish((1000.0, 0));
+        assert_eq!(s.rows.capacity(), capacity, "no reallocation");
+    }
+
+    #[test]
     fn tiny_caps_are_raised() {
-        let mut s = Series::with_cap(0);
+        let mut s = Series::with_cap(0).unwrap();
         for i in 0..100u64 {
             s.push((i as f64, i));
         }
