@@ -201,7 +201,7 @@ print.lowmem_mem_peak <- function(x, ...) {
 #' @param expr An expression, evaluated in the caller's environment
 #'   (assignments in it happen there; its value is not kept).
 #' @param interval Seconds between samples, at least 0.0001.
-#' @param max_samples The most rows to keep (at least 4); see Details.
+#' @param max_samples The most rows to keep, from 4 to 10^7; see Details.
 #' @return A data frame of class `c("lowmem_timeline", "data.frame")` with
 #'   columns `time` (seconds since the start, increasing) and `rss` (bytes),
 #'   and attributes `interval` and `stride` (samples per row, 1 unless the
@@ -223,7 +223,7 @@ print.lowmem_mem_peak <- function(x, ...) {
 #' plot(tl)
 mem_timeline <- function(expr, interval = 0.001, max_samples = 1e5) {
   check_number(interval, "interval", min = 1e-4)
-  check_number(max_samples, "max_samples", min = 4)
+  check_number(max_samples, "max_samples", min = 4, max = 1e7)
   sampler <- .Call(C_lowmem_timeline_start, interval, max_samples)
   on.exit(stop_quietly(sampler))
   force(expr)
@@ -242,9 +242,11 @@ stop_quietly <- function(sampler) {
   tryCatch(.Call(C_lowmem_timeline_stop, sampler), error = function(e) NULL)
 }
 
-check_number <- function(x, name, min) {
-  if (!is.numeric(x) || length(x) != 1 || is.na(x) || !is.finite(x) || x < min) {
-    abort(sprintf("`%s` must be a number of at least %s.", name, format(min)),
+check_number <- function(x, name, min, max = Inf) {
+  if (!is.numeric(x) || length(x) != 1 || is.na(x) || !is.finite(x) || x < min || x > max) {
+    range <- if (is.finite(max)) sprintf("from %s to %s", format(min), format(max))
+             else sprintf("of at least %s", format(min))
+    abort(sprintf("`%s` must be a number %s.", name, range),
           class = "lowmem_error_argument")
   }
   invisible(x)

@@ -210,6 +210,21 @@ test_that("a stopped sampler can be stopped again", {
   expect_error(.Call(C_lowmem_timeline_stop, 1), "not a lowmem sampler handle")
 })
 
+test_that("a forked child does not wait for its parent's sampler thread", {
+  skip_if_no_proc()
+  skip_if_not_installed("parallel")
+  handle <- .Call(C_lowmem_timeline_start, 0.001, 100)
+  on.exit(.Call(C_lowmem_timeline_stop, handle))
+  job <- parallel::mcparallel(
+    tryCatch(.Call(C_lowmem_timeline_stop, handle), error = conditionMessage)
+  )
+  # Without the guard the child would join a thread it does not have, forever.
+  answer <- parallel::mccollect(job, timeout = 10)
+  if (is.null(answer)) tools::pskill(job$pid)
+  expect_match(answer[[1]], "started by process [0-9]+, not this one")
+  expect_named(.Call(C_lowmem_timeline_stop, handle), c("time", "rss", "stride"))
+})
+
 test_that("long runs are capped and keep the peak", {
   skip_if_no_proc()
   gc()
@@ -235,6 +250,7 @@ test_that("mem_timeline() checks its arguments", {
     expect_error(mem_timeline(1, interval = bad), class = "lowmem_error_argument")
   }
   expect_error(mem_timeline(1, max_samples = 3), class = "lowmem_error_argument")
+  expect_error(mem_timeline(1, max_samples = 1e8), class = "lowmem_error_argument")
 })
 
 test_that("timelines print, summarise and plot", {
