@@ -4,12 +4,17 @@
 #include <R_ext/Rdynload.h>
 
 #include "lowmem_c.h"
+#include "mem.h"
 
 static const R_CallMethodDef call_methods[] = {
     {"lowmem_serialize_raw", (DL_FUNC) &lowmem_serialize_raw, 4},
     {"lowmem_serialized_size", (DL_FUNC) &lowmem_serialized_size, 4},
     {"lowmem_serialize_conn", (DL_FUNC) &lowmem_serialize_conn, 8},
     {"lowmem_serialize_file", (DL_FUNC) &lowmem_serialize_file, 9},
+    {"lowmem_rss_status", (DL_FUNC) &lowmem_rss_status, 0},
+    {"lowmem_rss_reset_peak", (DL_FUNC) &lowmem_rss_reset_peak, 0},
+    {"lowmem_timeline_start", (DL_FUNC) &lowmem_timeline_start, 2},
+    {"lowmem_timeline_stop", (DL_FUNC) &lowmem_timeline_stop, 1},
     {NULL, NULL, 0}
 };
 

@@ -15,7 +15,7 @@ echo "== vendored crates"
 bash tools/check-vendor.sh
 
 echo "== R CMD build"
-(cd "$work" && R CMD build --no-build-vignettes "$root" >build.log 2>&1) || { cat "$work/build.log"; exit 1; }
+(cd "$work" && R CMD build "$root" >build.log 2>&1) || { cat "$work/build.log"; exit 1; }
 tarball=$(ls "$work"/lowmem_*.tar.gz)
 
 # The check installs the tarball with the network unusable (a dead proxy for

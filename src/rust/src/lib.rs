@@ -3,10 +3,13 @@
 //! * [`sink`]: where serialized bytes go (count, exactly-sized buffer, ...).
 //! * [`codec`]: gzip (parallel), bzip2 and xz encoders for files.
 //! * [`ffi`]: the C ABI the package's C layer calls; the only FFI code.
+//! * [`mem`]: memory tracking (RSS peak and timeline) for `mem_peak()` and
+//!   `mem_timeline()`, with its own C ABI (`src/mem.h`).
 //! * [`error`]: the error type; errors reach R as conditions raised by C
 //!   after Rust has returned.
 
 pub mod codec;
 pub mod error;
 pub mod ffi;
+pub mod mem;
 pub mod sink;

@@ -1,0 +1,34 @@
+# Helpers for test-mem.R: memory tracking reads Linux's /proc/self.
+
+skip_if_no_proc <- function() {
+  skip_if_not(
+    Sys.info()[["sysname"]] == "Linux" && file.exists("/proc/self/statm"),
+    "memory tracking reads /proc/self (Linux only)"
+  )
+}
+
+thread_count <- function() rss_status()[["threads"]]
+
+# A joined thread can stay in the count for a moment after pthread_join
+# returns (the kernel removes it from the group after waking the joiner):
+# poll briefly. A thread that still runs never leaves.
+expect_threads_back_to <- function(baseline, timeout = 2) {
+  deadline <- proc.time()[["elapsed"]] + timeout
+  while (thread_count() != baseline && proc.time()[["elapsed"]] < deadline) {
+    Sys.sleep(0.01)
+  }
+  expect_equal(thread_count(), baseline)
+}
+
+# Evaluates `expr` with an elapsed-time limit; a busy loop is interrupted by
+# it (Sys.sleep() is not, in a non-interactive R).
+busy_for <- function(seconds) {
+  deadline <- proc.time()[["elapsed"]] + seconds
+  while (proc.time()[["elapsed"]] < deadline) NULL
+}
+
+with_time_limit <- function(seconds, expr) {
+  setTimeLimit(elapsed = seconds, transient = TRUE)
+  on.exit(setTimeLimit(elapsed = Inf))
+  expr
+}
