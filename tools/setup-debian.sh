@@ -11,7 +11,8 @@ packages=(
   r-cran-knitr r-cran-rmarkdown  # the vignette
   r-cran-future r-cran-parallelly  # the vignette's and tests' worker examples
   xz-utils            # the vendored crate tarball
-  pandoc              # README/vignette rendering in R CMD check
+  pandoc              # the vignette (R CMD build)
+  qpdf                # R CMD check --as-cran: PDF size checks
 )
 
 missing=()
