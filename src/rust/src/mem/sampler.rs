@@ -147,15 +147,7 @@ fn run<S: RssSource>(
     }
 }
 
-pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic in the Rust core".to_string()
-    }
-}
+pub(crate) use crate::ffi::panic_message;
 
 #[cfg(test)]
 mod tests {
@@ -193,12 +185,16 @@ mod tests {
     #[test]
     fn samples_first_periodic_and_last() {
         let (source, _) = counter(usize::MAX);
+        let started = std::time::Instant::now();
         let mut sampler = Sampler::start(source, Duration::from_millis(2), 1000).unwrap();
         std::thread::sleep(Duration::from_millis(100));
         let rows = sampler.stop().as_ref().unwrap().rows().to_vec();
+        // One tick per 2 ms of the time that really passed (a loaded machine
+        // oversleeps), plus the first and the closing sample.
+        let most = started.elapsed().as_millis() as usize / 2 + 2;
         assert_eq!(rows[0], (0.0, 1000), "first sample at once");
-        // 50 ticks in 100 ms; a loaded test machine may deliver far fewer.
-        assert!(rows.len() >= 5 && rows.len() <= 52, "{} rows", rows.len());
+        // A loaded test machine may deliver far fewer ticks, never more.
+        assert!(rows.len() >= 5 && rows.len() <= most, "{} rows, at most {most}", rows.len());
         assert!(
             rows.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1),
             "increasing"
