@@ -1,0 +1,185 @@
+# Hardening (issue 6): fork safety and leaks.
+# Helpers are in helper-hardening.R.
+
+# A ~100 KB object for the leak tests: a double vector, strings and a
+# data frame, so that several of R's item types go through the stream.
+hardening_object <- function() {
+  set.seed(6)
+  list(
+    x = runif(1.1e4),
+    s = as.character(seq_len(500)),
+    df = data.frame(a = seq_len(200), b = rep_len(letters, 200))
+  )
+}
+
+# ---- fork safety -------------------------------------------------------------
+
+# The script run by the fork test: the parent uses every entry point (gzip
+# starts and joins worker threads), then forks; children use every entry
+# point too, while the parent keeps writing gzip files. Objects and outputs
+# come back in an RDS file and are compared with base R here.
+hardening_fork_script <- '
+make_obj <- function(i) {
+  set.seed(i)
+  list(i = i, x = runif(5e4), s = as.character(seq_len(2000) * i),
+       df = data.frame(a = seq_len(100) + i, b = rep_len(letters, 100)))
+}
+threads <- function() {
+  as.numeric(gsub("[^0-9]", "", grep("^Threads:", readLines("/proc/self/status"), value = TRUE)))
+}
+gunzip_file <- function(path) {
+  con <- gzfile(path, "rb")
+  on.exit(close(con))
+  readBin(con, "raw", n = 1e8)
+}
+all_ways <- function(i) {
+  obj <- make_obj(i)
+  raw <- lowmem::serialize(obj, NULL)
+  con <- rawConnection(raw(0), "wb")
+  lowmem::serialize(obj, con, chunk_size = 8192)
+  streamed <- rawConnectionValue(con)
+  close(con)
+  # Children share tempdir() and, forked, the state tempfile() draws names
+  # from: name files by process id.
+  path <- file.path(tempdir(), sprintf("fork-%d-%d.rds", Sys.getpid(), i))
+  lowmem::serialize_to_file(obj, path, compress = "gzip", chunk_size = 65536)
+  gz <- gunzip_file(path)
+  unlink(path)
+  list(obj = obj, raw = raw, streamed = streamed, gz = gz,
+       size = lowmem::serialized_size(obj), pid = Sys.getpid(), threads = threads())
+}
+parent_before <- all_ways(0)
+threads_before <- threads()
+children <- parallel::mclapply(1:4, all_ways, mc.cores = 2)
+job <- parallel::mcparallel(all_ways(5))
+parent_during <- all_ways(6)
+background <- parallel::mccollect(job, wait = TRUE)[[1]]
+saveRDS(list(
+  results = c(list(parent_before), children, list(background, parent_during)),
+  parent_pid = Sys.getpid(), threads_before = threads_before, threads_after = threads(),
+  leftovers = list.files(tempdir(), pattern = "lowmem", all.files = TRUE)
+), "@OUT@")
+cat("fork script done\\n")
+'
+
+test_that("lowmem works in forked children after the parent used it, without deadlock", {
+  hardening_skip_unless_proc()
+  testthat::skip_if_not(.Platform$OS.type == "unix", "fork() is Unix only")
+  out <- tempfile(fileext = ".rds")
+  on.exit(unlink(out), add = TRUE)
+  child <- hardening_run_child(gsub("@OUT@", out, hardening_fork_script, fixed = TRUE), timeout = 60)
+
+  # 124/137: killed by timeout, i.e. a deadlock (or a machine far too slow).
+  expect_identical(child$status, 0L, label = paste("exit status; output:\n", child$output))
+  expect_match(child$output, "fork script done")
+  skip_if_not(file.exists(out), "the child script wrote no results")
+  got <- readRDS(out)
+
+  expect_length(got$results, 7L)
+  pids <- vapply(got$results, function(r) if (is.list(r)) r$pid else NA_integer_, integer(1))
+  expect_true(all(pids[2:6] != got$parent_pid), label = "children ran in other processes")
+  for (r in got$results) {
+    expect_type(r, "list") # a try-error here is an error in a child
+    if (!is.list(r)) next
+    expected <- base::serialize(r$obj, NULL)
+    expect_identical(r$raw, expected)
+    expect_identical(r$streamed, expected)
+    expect_identical(r$gz, expected)
+    expect_identical(r$size, as.double(length(expected)))
+  }
+  # The gzip workers are joined by the end of each call, in every process.
+  expect_identical(got$threads_after, got$threads_before)
+  expect_length(got$leftovers, 0L)
+})
+
+# ---- leaks -------------------------------------------------------------------
+
+# A leak of the output's size on every call would add about 1000 x 100 KB =
+# 100 MB over the loop; the threshold is a quarter of that, far above the
+# noise of R's heap. The positive control proves the measure sees such a leak.
+hardening_leak_mb <- 25
+
+test_that("the RSS measure detects a leak of the output's size (positive control)", {
+  hardening_skip_unless_proc()
+  obj <- hardening_object()
+  kept <- list()
+  growth <- hardening_rss_growth(function() {
+    kept[[length(kept) + 1L]] <<- lowmem::serialize(obj, NULL)
+  })
+  expect_gt(length(lowmem::serialize(obj, NULL)), 90e3)
+  expect_gt(growth, hardening_leak_mb)
+  rm(kept)
+})
+
+test_that("serialize(x, NULL) and serialized_size(x) do not leak", {
+  hardening_skip_unless_proc()
+  obj <- hardening_object()
+  expect_lt(hardening_rss_growth(function() lowmem::serialize(obj, NULL)), hardening_leak_mb)
+  expect_lt(hardening_rss_growth(function() lowmem::serialized_size(obj)), hardening_leak_mb)
+  expect_lt(hardening_rss_growth(function() lowmem::serialize(obj, NULL, ascii = TRUE), n = 200L), hardening_leak_mb)
+})
+
+test_that("serialize(x, con) leaks no memory and no connections", {
+  hardening_skip_unless_proc()
+  obj <- hardening_object()
+  connections <- nrow(showConnections(all = TRUE))
+  fds <- hardening_open_fds()
+  # An unopened connection: lowmem opens it and closes (destroys) it again.
+  expect_lt(hardening_rss_growth(function() lowmem::serialize(obj, file(nullfile()))), hardening_leak_mb)
+  expect_lt(hardening_rss_growth(function() {
+    con <- rawConnection(raw(0), "wb")
+    on.exit(close(con))
+    lowmem::serialize(obj, con, chunk_size = 16384)
+  }), hardening_leak_mb)
+  expect_identical(nrow(showConnections(all = TRUE)), connections)
+  expect_identical(hardening_open_fds(), fds)
+})
+
+test_that("serialize_to_file() leaks no memory, files, descriptors or threads", {
+  hardening_skip_unless_proc()
+  obj <- hardening_object()
+  dir <- hardening_scratch_dir()
+  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
+  path <- file.path(dir, "out.rds")
+  fds <- hardening_open_fds()
+  threads <- hardening_status("Threads")
+
+  expect_lt(hardening_rss_growth(function() serialize_to_file(obj, path)), hardening_leak_mb)
+  expect_identical(readBin(path, "raw", 1e6), base::serialize(obj, NULL))
+  expect_lt(hardening_rss_growth(function() serialize_to_file(obj, path, compress = "gzip")), hardening_leak_mb)
+  expect_identical(readRDS(path), obj)
+
+  expect_identical(hardening_entries(dir), "out.rds")
+  expect_identical(hardening_open_fds(), fds)
+  expect_identical(hardening_status("Threads"), threads)
+})
+
+test_that("failing calls leak no memory, files or descriptors either", {
+  hardening_skip_unless_proc()
+  # An environment makes R call the refhook, which fails: in the counting pass
+  # for serialize(x, NULL), after the file was created for serialize_to_file().
+  obj <- c(hardening_object(), list(env = new.env()))
+  boom <- function(x) stop("refhook failed")
+  dir <- hardening_scratch_dir()
+  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
+  path <- file.path(dir, "out.rds")
+  writeBin(as.raw(1:3), path)
+  fds <- hardening_open_fds()
+  threads <- hardening_status("Threads")
+  fails <- function(expr) tryCatch({ expr; FALSE }, error = function(e) TRUE)
+
+  expect_lt(hardening_rss_growth(function() {
+    stopifnot(fails(lowmem::serialize(obj, NULL, refhook = boom)))
+  }), hardening_leak_mb)
+  expect_lt(hardening_rss_growth(function() {
+    stopifnot(fails(serialize_to_file(obj, path, compress = "gzip", refhook = boom)))
+  }, n = 500L), hardening_leak_mb)
+  expect_lt(hardening_rss_growth(function() {
+    stopifnot(fails(serialize_to_file(obj, file.path(dir, "no", "such", "dir.rds"))))
+  }), hardening_leak_mb)
+
+  expect_identical(hardening_entries(dir), "out.rds")
+  expect_identical(readBin(path, "raw", 10), as.raw(1:3))
+  expect_identical(hardening_open_fds(), fds)
+  expect_identical(hardening_status("Threads"), threads)
+})
