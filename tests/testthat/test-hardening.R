@@ -1,4 +1,4 @@
-# Hardening (issue 6): fork safety and leaks.
+# Hardening (issue 6): fork safety, leaks and interrupts.
 # Helpers are in helper-hardening.R.
 
 # A ~100 KB object for the leak tests: a double vector, strings and a
@@ -182,4 +182,104 @@ test_that("failing calls leak no memory, files or descriptors either", {
   expect_identical(readBin(path, "raw", 10), as.raw(1:3))
   expect_identical(hardening_open_fds(), fds)
   expect_identical(hardening_status("Threads"), threads)
+})
+
+# ---- interrupts ----------------------------------------------------------------
+
+# 800 MB of doubles: about 50 interrupt checks (one per 16 MB of output) and
+# seconds of work, so a 0.2 s elapsed limit fires in the middle of a call.
+hardening_big <- local({
+  x <- NULL
+  function() {
+    if (is.null(x)) x <<- runif(1e8)
+    x
+  }
+})
+
+# After an interrupted call the session must serialize normally again.
+hardening_expect_session_works <- function() {
+  small <- hardening_object()
+  expect_identical(lowmem::serialize(small, NULL), base::serialize(small, NULL))
+  con <- rawConnection(raw(0), "wb")
+  on.exit(close(con))
+  lowmem::serialize(small, con, chunk_size = 4096)
+  expect_identical(rawConnectionValue(con), base::serialize(small, NULL))
+  expect_identical(lowmem::serialized_size(small), as.double(length(base::serialize(small, NULL))))
+}
+
+test_that("a time limit stops serialize(x, con) with R's error, and the session goes on", {
+  x <- hardening_big()
+  path <- tempfile()
+  con <- file(path, "wb")
+  on.exit({
+    close(con)
+    unlink(path)
+  }, add = TRUE)
+  expect_error(
+    hardening_with_time_limit(0.2, lowmem::serialize(x, con)),
+    "reached elapsed time limit"
+  )
+  expect_lt(file.size(path), 8e8) # stopped midway, not at the end
+  hardening_expect_session_works()
+
+  # A connection lowmem opened itself is closed (destroyed) on the way out.
+  connections <- nrow(showConnections(all = TRUE))
+  unopened <- file(paste0(path, "-unopened"))
+  on.exit(unlink(paste0(path, "-unopened")), add = TRUE)
+  expect_error(
+    hardening_with_time_limit(0.2, lowmem::serialize(x, unopened)),
+    "reached elapsed time limit"
+  )
+  expect_identical(nrow(showConnections(all = TRUE)), connections)
+})
+
+test_that("a time limit stops serialize_to_file() cleanly: no temp file, old file intact", {
+  hardening_skip_unless_proc()
+  x <- hardening_big()
+  dir <- tempfile("lowmem-interrupt-")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
+  path <- file.path(dir, "old.rds")
+  old <- base::serialize("the previous contents", NULL)
+  writeBin(old, path)
+  threads <- hardening_status("Threads")
+
+  for (compress in list(FALSE, "gzip")) {
+    expect_error(
+      hardening_with_time_limit(0.2, serialize_to_file(x, path, compress = compress)),
+      "reached elapsed time limit"
+    )
+    expect_identical(hardening_entries(dir), "old.rds")
+    expect_identical(readBin(path, "raw", 1e4), old)
+    expect_identical(hardening_status("Threads"), threads)
+  }
+  hardening_expect_session_works()
+  serialize_to_file(hardening_object(), path, compress = "gzip")
+  expect_identical(readRDS(path), hardening_object())
+})
+
+test_that("a time limit during serialize(x, NULL) errors cleanly or lets it finish correctly", {
+  x <- hardening_big()
+  # serialize(x, NULL) checks interrupts too, but unlike the streaming
+  # calls it does no R-level work per chunk, and a faster encoder may finish
+  # 800 MB in well under the limit on a fast machine. So either outcome is
+  # fine here, provided it is clean: R's time-limit error, or the right bytes;
+  # in both cases the session must work afterwards.
+  res <- tryCatch(
+    hardening_with_time_limit(0.2, lowmem::serialize(x, NULL)),
+    error = function(e) e
+  )
+  if (inherits(res, "error")) {
+    expect_match(conditionMessage(res), "reached elapsed time limit")
+  } else {
+    expect_equal(length(res), lowmem::serialized_size(x))
+    expect_identical(unserialize(res), x)
+  }
+  rm(res)
+  hardening_expect_session_works()
+  y <- x[seq_len(1e6)]
+  expect_identical(lowmem::serialize(y, NULL), base::serialize(y, NULL))
+  # Frees the 800 MB for the rest of the suite.
+  environment(hardening_big)$x <- NULL
+  invisible(gc())
 })
