@@ -1,4 +1,4 @@
-# Hardening (issue 6): fork safety, leaks and interrupts.
+# Hardening (issue 6): fork safety, leaks, interrupts and memory pressure.
 # Helpers are in helper-hardening.R.
 
 # A ~100 KB object for the leak tests: a double vector, strings and a
@@ -282,4 +282,85 @@ test_that("a time limit during serialize(x, NULL) errors cleanly or lets it fini
   # Frees the 800 MB for the rest of the suite.
   environment(hardening_big)$x <- NULL
   invisible(gc())
+})
+
+# ---- memory pressure ------------------------------------------------------------
+
+# Address space of an Rscript that has loaded lowmem, in kB; the limits below
+# are set relative to it, so that they work whatever R and its libraries take.
+hardening_child_base_kb <- function() {
+  child <- hardening_run_child(c(
+    "invisible(loadNamespace('lowmem'))",
+    "cat('VMSIZE', gsub('[^0-9]', '', grep('^VmSize:', readLines('/proc/self/status'), value = TRUE)), '\\n')"
+  ), timeout = 60)
+  kb <- as.numeric(sub(".*VMSIZE ([0-9]+).*", "\\1", child$output))
+  if (child$status != 0L || is.na(kb)) {
+    testthat::skip(paste("could not measure a child R's address space:", child$output))
+  }
+  kb
+}
+
+# Room for R, lowmem and a 400 MB double vector, plus 200 MB: not enough for
+# a second 400 MB vector (the serialized output, or any other big buffer).
+hardening_pressure_limit_kb <- function() {
+  hardening_child_base_kb() + 400 * 1024 + 200 * 1024
+}
+
+hardening_pressure_script <- function(call) {
+  c(
+    "x <- tryCatch(runif(5e7), error = function(e) NULL)",
+    "if (is.null(x)) { cat('SETUP FAILED\\n'); quit(status = 3) }",
+    "f <- tempfile()",
+    sprintf("r <- tryCatch({ %s; 'NO ERROR' }, error = function(e) paste('CAUGHT:', conditionMessage(e)))", call),
+    "cat(r, '\\n')",
+    "cat('survived\\n')",
+    "small <- list(1:10, letters)",
+    "cat('afterwards identical:', identical(lowmem::serialize(small, NULL), base::serialize(small, NULL)), '\\n')",
+    "cat('temp files left:', length(list.files(tempdir(), pattern = 'lowmem', all.files = TRUE)), '\\n')",
+    "cat('file:', if (!file.exists(f)) 'none' else if (file.size(f) > 0) 'written' else 'empty', '\\n')"
+  )
+}
+
+# `outcome`: a pattern for the line the child prints after the call, either
+# "CAUGHT: <the error message>" or "NO ERROR".
+hardening_expect_survives <- function(child, outcome, what) {
+  if (child$status == 3L) testthat::skip("the child could not allocate its 400 MB object")
+  expect_identical(child$status, 0L, label = sprintf("exit status of the child (%s); output:\n%s", what, child$output))
+  if (!identical(child$status, 0L)) return(invisible())
+  expect_match(child$output, outcome)
+  expect_match(child$output, "survived")
+  expect_match(child$output, "afterwards identical: TRUE")
+  expect_match(child$output, "temp files left: 0")
+}
+
+test_that("an allocation that cannot be satisfied is R's error, not a crash", {
+  hardening_skip_unless_proc()
+  limit <- hardening_pressure_limit_kb()
+  # The output vector (a second 400 MB) cannot be allocated.
+  child <- hardening_run_child(hardening_pressure_script("y <- lowmem::serialize(x, NULL)"),
+                               ulimit_kb = limit)
+  hardening_expect_survives(child, "CAUGHT: cannot allocate vector of size", "serialize(x, NULL)")
+  # Nor can a connection chunk of 1 GiB (an R raw vector).
+  child <- hardening_run_child(hardening_pressure_script(
+    "con <- rawConnection(raw(0), 'wb'); lowmem::serialize(x, con, chunk_size = 2^30)"
+  ), ulimit_kb = limit)
+  hardening_expect_survives(child, "CAUGHT: cannot allocate vector of size", "a 1 GiB connection chunk")
+})
+
+test_that("serialize_to_file() buffers that cannot be allocated do not abort R", {
+  hardening_skip_unless_proc()
+  limit <- hardening_pressure_limit_kb()
+  # The file sink's buffers (chunk_size bytes for the file writer; blocks and
+  # members of chunk_size for gzip) are allocated in Rust, whose default on
+  # a failed allocation is to abort the process: R and the user's session die.
+  # Either an R error or a complete file (if the buffers were allocated as
+  # needed) is fine; a dead process is not.
+  for (compress in c("FALSE", "'gzip'")) {
+    child <- hardening_run_child(hardening_pressure_script(sprintf(
+      "lowmem::serialize_to_file(x, f, compress = %s, chunk_size = 2^30)", compress
+    )), ulimit_kb = limit)
+    hardening_expect_survives(child, "CAUGHT: .+|NO ERROR", paste("a 1 GiB chunk, compress =", compress))
+    if (!identical(child$status, 0L)) next
+    expect_match(child$output, if (grepl("NO ERROR", child$output)) "file: written" else "file: none")
+  }
 })
