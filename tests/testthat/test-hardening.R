@@ -1,5 +1,5 @@
-# Hardening (issue 6): fork safety, leaks, interrupts and memory pressure.
-# Helpers are in helper-hardening.R.
+# Hardening (issue 6): fork safety, leaks, interrupts, memory pressure and
+# long vectors. Helpers are in helper-hardening.R.
 
 # A ~100 KB object for the leak tests: a double vector, strings and a
 # data frame, so that several of R's item types go through the stream.
@@ -363,4 +363,64 @@ test_that("serialize_to_file() buffers that cannot be allocated do not abort R",
     if (!identical(child$status, 0L)) next
     expect_match(child$output, if (grepl("NO ERROR", child$output)) "file: written" else "file: none")
   }
+})
+
+# ---- long vectors (opt-in) --------------------------------------------------------
+
+hardening_skip_unless_long <- function(gb_needed) {
+  testthat::skip_if_not(
+    identical(Sys.getenv("LOWMEM_TEST_LONG"), "true"),
+    "long-vector tests need LOWMEM_TEST_LONG=true (minutes, several GB)"
+  )
+  testthat::skip_if(hardening_mem_available_gb() < gb_needed, "not enough memory available")
+}
+
+# Serializes `x` (over 2^31 bytes of output) every way and compares. The
+# base::serialize() oracle costs about three times the output on its own,
+# so it is run only when that much memory is free; saveRDS() streams, and
+# is the oracle for the file in any case.
+hardening_check_long <- function(x) {
+  n <- lowmem::serialized_size(x)
+  expect_gt(n, 2^31)
+
+  y <- lowmem::serialize(x, NULL)
+  expect_identical(as.double(length(y)), n)
+  if (hardening_mem_available_gb() > 3.5 * n / 1e9 + 1) {
+    expect_identical(y, base::serialize(x, NULL))
+  } else {
+    message("long vectors: not enough free memory to compare with base::serialize()")
+  }
+  expect_identical(unserialize(y), x)
+  rm(y)
+  invisible(gc())
+
+  dir <- tempfile("lowmem-long-")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
+  ours <- file.path(dir, "lowmem.rds")
+  theirs <- file.path(dir, "base.rds")
+  serialize_to_file(x, ours)
+  saveRDS(x, theirs, compress = FALSE)
+  expect_identical(file.size(ours), n)
+  expect_identical(unname(tools::md5sum(ours)), unname(tools::md5sum(theirs)))
+  unlink(theirs)
+  expect_identical(readRDS(ours), x)
+
+  con <- file(theirs, "wb")
+  lowmem::serialize(x, con)
+  close(con)
+  expect_identical(unname(tools::md5sum(theirs)), unname(tools::md5sum(ours)))
+}
+
+test_that("a raw vector of 2^31 + 10 bytes round-trips", {
+  hardening_skip_unless_long(10)
+  x <- rep_len(as.raw(0:250), 2^31 + 10) # 251 is prime: a shifted byte shows
+  hardening_check_long(x)
+})
+
+test_that("a double vector of 2^28 + 1 elements round-trips", {
+  hardening_skip_unless_long(10)
+  set.seed(28)
+  x <- runif(2^28 + 1)
+  hardening_check_long(x)
 })
