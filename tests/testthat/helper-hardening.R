@@ -110,7 +110,8 @@ hardening_run_child <- function(code, timeout = 60, ulimit_kb = NULL) {
   output <- suppressWarnings(system2(
     "bash", c("-c", shQuote(command)),
     stdout = TRUE, stderr = TRUE,
-    env = c(paste0("R_LIBS=", shQuote(libs)), "RUST_BACKTRACE=0")
+    # R CMD check sets R_TESTS to a startup file the child cannot find.
+    env = c(paste0("R_LIBS=", shQuote(libs)), "R_TESTS=", "RUST_BACKTRACE=0")
   ))
   status <- attr(output, "status")
   if (is.null(status)) status <- 0L
