@@ -1,0 +1,446 @@
+# Hardening (issue 6): fork safety, leaks, interrupts, memory pressure and
+# long vectors. Helpers are in helper-hardening.R.
+
+# A ~100 KB object for the leak tests: a double vector, strings and a
+# data frame, so that several of R's item types go through the stream.
+hardening_object <- function() {
+  set.seed(6)
+  list(
+    x = runif(1.1e4),
+    s = as.character(seq_len(500)),
+    df = data.frame(a = seq_len(200), b = rep_len(letters, 200))
+  )
+}
+
+# ---- fork safety -------------------------------------------------------------
+
+# The script run by the fork test: the parent uses every entry point (gzip
+# starts and joins worker threads), then forks; children use every entry
+# point too, while the parent keeps writing gzip files. Objects and outputs
+# come back in an RDS file and are compared with base R here.
+hardening_fork_script <- '
+make_obj <- function(i) {
+  set.seed(i)
+  list(i = i, x = runif(5e4), s = as.character(seq_len(2000) * i),
+       df = data.frame(a = seq_len(100) + i, b = rep_len(letters, 100)))
+}
+threads <- function() {
+  as.numeric(gsub("[^0-9]", "", grep("^Threads:", readLines("/proc/self/status"), value = TRUE)))
+}
+gunzip_file <- function(path) {
+  con <- gzfile(path, "rb")
+  on.exit(close(con))
+  readBin(con, "raw", n = 1e8)
+}
+all_ways <- function(i) {
+  obj <- make_obj(i)
+  raw <- lowmem::serialize(obj, NULL)
+  con <- rawConnection(raw(0), "wb")
+  lowmem::serialize(obj, con, chunk_size = 8192)
+  streamed <- rawConnectionValue(con)
+  close(con)
+  # Children share tempdir() and, forked, the state tempfile() draws names
+  # from: name files by process id.
+  path <- file.path(tempdir(), sprintf("fork-%d-%d.rds", Sys.getpid(), i))
+  lowmem::serialize_to_file(obj, path, compress = "gzip", chunk_size = 65536)
+  gz <- gunzip_file(path)
+  unlink(path)
+  list(obj = obj, raw = raw, streamed = streamed, gz = gz,
+       size = lowmem::serialized_size(obj), pid = Sys.getpid(), threads = threads())
+}
+parent_before <- all_ways(0)
+threads_before <- threads()
+children <- parallel::mclapply(1:4, all_ways, mc.cores = 2)
+job <- parallel::mcparallel(all_ways(5))
+parent_during <- all_ways(6)
+background <- parallel::mccollect(job, wait = TRUE)[[1]]
+saveRDS(list(
+  results = c(list(parent_before), children, list(background, parent_during)),
+  parent_pid = Sys.getpid(), threads_before = threads_before, threads_after = threads(),
+  leftovers = list.files(tempdir(), pattern = "lowmem", all.files = TRUE)
+), "@OUT@")
+cat("fork script done\\n")
+'
+
+test_that("lowmem works in forked children after the parent used it, without deadlock", {
+  hardening_skip_unless_proc()
+  testthat::skip_if_not(.Platform$OS.type == "unix", "fork() is Unix only")
+  out <- tempfile(fileext = ".rds")
+  on.exit(unlink(out), add = TRUE)
+  child <- hardening_run_child(gsub("@OUT@", out, hardening_fork_script, fixed = TRUE), timeout = 60)
+
+  # 124/137: killed by timeout, i.e. a deadlock (or a machine far too slow).
+  expect_identical(child$status, 0L, label = paste("exit status; output:\n", child$output))
+  expect_match(child$output, "fork script done")
+  skip_if_not(file.exists(out), "the child script wrote no results")
+  got <- readRDS(out)
+
+  expect_length(got$results, 7L)
+  pids <- vapply(got$results, function(r) if (is.list(r)) r$pid else NA_integer_, integer(1))
+  expect_true(all(pids[2:6] != got$parent_pid), label = "children ran in other processes")
+  for (r in got$results) {
+    expect_type(r, "list") # a try-error here is an error in a child
+    if (!is.list(r)) next
+    expected <- base::serialize(r$obj, NULL)
+    expect_identical(r$raw, expected)
+    expect_identical(r$streamed, expected)
+    expect_identical(r$gz, expected)
+    expect_identical(r$size, as.double(length(expected)))
+  }
+  # The gzip workers are joined by the end of each call, in every process.
+  expect_identical(got$threads_after, got$threads_before)
+  expect_length(got$leftovers, 0L)
+})
+
+# ---- leaks -------------------------------------------------------------------
+
+# A leak of the output's size on every call would add about 1000 x 100 KB =
+# 100 MB over the loop; the threshold is a quarter of that, far above the
+# noise of R's heap. The positive control proves the measure sees such a leak.
+hardening_leak_mb <- 25
+
+test_that("the RSS measure detects a leak of the output's size (positive control)", {
+  hardening_skip_unless_proc()
+  obj <- hardening_object()
+  kept <- list()
+  growth <- hardening_rss_growth(function() {
+    kept[[length(kept) + 1L]] <<- lowmem::serialize(obj, NULL)
+  })
+  expect_gt(length(lowmem::serialize(obj, NULL)), 90e3)
+  expect_gt(growth, hardening_leak_mb)
+  rm(kept)
+})
+
+test_that("serialize(x, NULL) and serialized_size(x) do not leak", {
+  hardening_skip_unless_proc()
+  obj <- hardening_object()
+  expect_lt(hardening_rss_growth(function() lowmem::serialize(obj, NULL)), hardening_leak_mb)
+  expect_lt(hardening_rss_growth(function() lowmem::serialized_size(obj)), hardening_leak_mb)
+  expect_lt(hardening_rss_growth(function() lowmem::serialize(obj, NULL, ascii = TRUE), n = 200L), hardening_leak_mb)
+})
+
+test_that("serialize(x, con) leaks no memory and no connections", {
+  hardening_skip_unless_proc()
+  obj <- hardening_object()
+  connections <- nrow(showConnections(all = TRUE))
+  fds <- hardening_open_fds()
+  # An unopened connection: lowmem opens it and closes (destroys) it again.
+  expect_lt(hardening_rss_growth(function() lowmem::serialize(obj, file(nullfile()))), hardening_leak_mb)
+  expect_lt(hardening_rss_growth(function() {
+    con <- rawConnection(raw(0), "wb")
+    on.exit(close(con))
+    lowmem::serialize(obj, con, chunk_size = 16384)
+  }), hardening_leak_mb)
+  expect_identical(nrow(showConnections(all = TRUE)), connections)
+  expect_identical(hardening_open_fds(), fds)
+})
+
+test_that("serialize_to_file() leaks no memory, files, descriptors or threads", {
+  hardening_skip_unless_proc()
+  obj <- hardening_object()
+  dir <- hardening_scratch_dir()
+  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
+  path <- file.path(dir, "out.rds")
+  fds <- hardening_open_fds()
+  threads <- hardening_status("Threads")
+
+  expect_lt(hardening_rss_growth(function() serialize_to_file(obj, path)), hardening_leak_mb)
+  expect_identical(readBin(path, "raw", 1e6), base::serialize(obj, NULL))
+  expect_lt(hardening_rss_growth(function() serialize_to_file(obj, path, compress = "gzip")), hardening_leak_mb)
+  expect_identical(readRDS(path), obj)
+
+  expect_identical(hardening_entries(dir), "out.rds")
+  expect_identical(hardening_open_fds(), fds)
+  expect_identical(hardening_status("Threads"), threads)
+})
+
+test_that("failing calls leak no memory, files or descriptors either", {
+  hardening_skip_unless_proc()
+  # An environment makes R call the refhook, which fails: in the counting pass
+  # for serialize(x, NULL), after the file was created for serialize_to_file().
+  obj <- c(hardening_object(), list(env = new.env()))
+  boom <- function(x) stop("refhook failed")
+  dir <- hardening_scratch_dir()
+  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
+  path <- file.path(dir, "out.rds")
+  writeBin(as.raw(1:3), path)
+  fds <- hardening_open_fds()
+  threads <- hardening_status("Threads")
+  fails <- function(expr) tryCatch({ expr; FALSE }, error = function(e) TRUE)
+
+  expect_lt(hardening_rss_growth(function() {
+    stopifnot(fails(lowmem::serialize(obj, NULL, refhook = boom)))
+  }), hardening_leak_mb)
+  expect_lt(hardening_rss_growth(function() {
+    stopifnot(fails(serialize_to_file(obj, path, compress = "gzip", refhook = boom)))
+  }, n = 500L), hardening_leak_mb)
+  expect_lt(hardening_rss_growth(function() {
+    stopifnot(fails(serialize_to_file(obj, file.path(dir, "no", "such", "dir.rds"))))
+  }), hardening_leak_mb)
+
+  expect_identical(hardening_entries(dir), "out.rds")
+  expect_identical(readBin(path, "raw", 10), as.raw(1:3))
+  expect_identical(hardening_open_fds(), fds)
+  expect_identical(hardening_status("Threads"), threads)
+})
+
+test_that("a connection write that fails leaks nothing", {
+  hardening_skip_unless_proc()
+  skip_if_not(file.exists("/dev/full"), "needs /dev/full")
+  # Every write to /dev/full fails: writeBin() warns and lowmem turns the
+  # warning into its error. R's writeBin() holds a copy of the chunk in
+  # memory from R_Calloc() (src/main/connections.c, do_writebin) that it
+  # frees only after the warning returns; leaving writeBin() by a jump from
+  # a calling handler skips that free. With 1 MiB chunks, 100 failed calls
+  # would then leave about 100 MB behind.
+  x <- runif(2e5) # 1.6 MB: the first full chunk is written, and fails
+  con <- file("/dev/full", "wb", raw = TRUE)
+  on.exit(close(con), add = TRUE)
+  expect_error(lowmem::serialize(x, con, chunk_size = 2^20), class = "lowmem_error_io")
+  fails <- function(expr) tryCatch({ expr; FALSE }, error = function(e) TRUE)
+  growth <- hardening_rss_growth(function() {
+    stopifnot(fails(lowmem::serialize(x, con, chunk_size = 2^20)))
+  }, n = 100L)
+  expect_lt(growth, hardening_leak_mb)
+})
+
+# ---- interrupts ----------------------------------------------------------------
+
+# 800 MB of doubles: about 50 interrupt checks (one per 16 MB of output) and
+# seconds of work, so a 0.2 s elapsed limit fires in the middle of a call.
+hardening_big <- local({
+  x <- NULL
+  function() {
+    if (is.null(x)) x <<- runif(1e8)
+    x
+  }
+})
+
+# After an interrupted call the session must serialize normally again.
+hardening_expect_session_works <- function() {
+  small <- hardening_object()
+  expect_identical(lowmem::serialize(small, NULL), base::serialize(small, NULL))
+  con <- rawConnection(raw(0), "wb")
+  on.exit(close(con))
+  lowmem::serialize(small, con, chunk_size = 4096)
+  expect_identical(rawConnectionValue(con), base::serialize(small, NULL))
+  expect_identical(lowmem::serialized_size(small), as.double(length(base::serialize(small, NULL))))
+}
+
+test_that("a time limit stops serialize(x, con) with R's error, and the session goes on", {
+  x <- hardening_big()
+  path <- tempfile()
+  con <- file(path, "wb")
+  on.exit({
+    close(con)
+    unlink(path)
+  }, add = TRUE)
+  expect_error(
+    hardening_with_time_limit(0.2, lowmem::serialize(x, con)),
+    "reached elapsed time limit"
+  )
+  expect_lt(file.size(path), 8e8) # stopped midway, not at the end
+  hardening_expect_session_works()
+
+  # A connection lowmem opened itself is closed (destroyed) on the way out.
+  connections <- nrow(showConnections(all = TRUE))
+  unopened <- file(paste0(path, "-unopened"))
+  on.exit(unlink(paste0(path, "-unopened")), add = TRUE)
+  expect_error(
+    hardening_with_time_limit(0.2, lowmem::serialize(x, unopened)),
+    "reached elapsed time limit"
+  )
+  expect_identical(nrow(showConnections(all = TRUE)), connections)
+})
+
+test_that("a time limit stops serialize_to_file() cleanly: no temp file, old file intact", {
+  hardening_skip_unless_proc()
+  x <- hardening_big()
+  dir <- tempfile("lowmem-interrupt-")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
+  path <- file.path(dir, "old.rds")
+  old <- base::serialize("the previous contents", NULL)
+  writeBin(old, path)
+  threads <- hardening_status("Threads")
+
+  for (compress in list(FALSE, "gzip")) {
+    expect_error(
+      hardening_with_time_limit(0.2, serialize_to_file(x, path, compress = compress)),
+      "reached elapsed time limit"
+    )
+    expect_identical(hardening_entries(dir), "old.rds")
+    expect_identical(readBin(path, "raw", 1e4), old)
+    expect_identical(hardening_status("Threads"), threads)
+  }
+  hardening_expect_session_works()
+  serialize_to_file(hardening_object(), path, compress = "gzip")
+  expect_identical(readRDS(path), hardening_object())
+})
+
+test_that("a time limit during serialize(x, NULL) errors cleanly or lets it finish correctly", {
+  x <- hardening_big()
+  # serialize(x, NULL) checks interrupts too, but unlike the streaming
+  # calls it does no R-level work per chunk, and a faster encoder may finish
+  # 800 MB in well under the limit on a fast machine. So either outcome is
+  # fine here, provided it is clean: R's time-limit error, or the right bytes;
+  # in both cases the session must work afterwards.
+  res <- tryCatch(
+    hardening_with_time_limit(0.2, lowmem::serialize(x, NULL)),
+    error = function(e) e
+  )
+  if (inherits(res, "error")) {
+    expect_match(conditionMessage(res), "reached elapsed time limit")
+  } else {
+    expect_equal(length(res), lowmem::serialized_size(x))
+    expect_identical(unserialize(res), x)
+  }
+  rm(res)
+  hardening_expect_session_works()
+  y <- x[seq_len(1e6)]
+  expect_identical(lowmem::serialize(y, NULL), base::serialize(y, NULL))
+  # Frees the 800 MB for the rest of the suite.
+  environment(hardening_big)$x <- NULL
+  invisible(gc())
+})
+
+# ---- memory pressure ------------------------------------------------------------
+
+# Address space of an Rscript that has loaded lowmem, in kB; the limits below
+# are set relative to it, so that they work whatever R and its libraries take.
+hardening_child_base_kb <- function() {
+  child <- hardening_run_child(c(
+    "invisible(loadNamespace('lowmem'))",
+    "cat('VMSIZE', gsub('[^0-9]', '', grep('^VmSize:', readLines('/proc/self/status'), value = TRUE)), '\\n')"
+  ), timeout = 60)
+  kb <- as.numeric(sub(".*VMSIZE ([0-9]+).*", "\\1", child$output))
+  if (child$status != 0L || is.na(kb)) {
+    testthat::skip(paste("could not measure a child R's address space:", child$output))
+  }
+  kb
+}
+
+# Room for R, lowmem and a 400 MB double vector, plus 200 MB: not enough for
+# a second 400 MB vector (the serialized output, or any other big buffer).
+hardening_pressure_limit_kb <- function() {
+  hardening_child_base_kb() + 400 * 1024 + 200 * 1024
+}
+
+hardening_pressure_script <- function(call) {
+  c(
+    "x <- tryCatch(runif(5e7), error = function(e) NULL)",
+    "if (is.null(x)) { cat('SETUP FAILED\\n'); quit(status = 3) }",
+    "f <- tempfile()",
+    sprintf("r <- tryCatch({ %s; 'NO ERROR' }, error = function(e) paste('CAUGHT:', conditionMessage(e)))", call),
+    "cat(r, '\\n')",
+    "cat('survived\\n')",
+    "small <- list(1:10, letters)",
+    "cat('afterwards identical:', identical(lowmem::serialize(small, NULL), base::serialize(small, NULL)), '\\n')",
+    "cat('temp files left:', length(list.files(tempdir(), pattern = 'lowmem', all.files = TRUE)), '\\n')",
+    "cat('file:', if (!file.exists(f)) 'none' else if (file.size(f) > 0) 'written' else 'empty', '\\n')"
+  )
+}
+
+# `outcome`: a pattern for the line the child prints after the call, either
+# "CAUGHT: <the error message>" or "NO ERROR".
+hardening_expect_survives <- function(child, outcome, what) {
+  if (child$status == 3L) testthat::skip("the child could not allocate its 400 MB object")
+  expect_identical(child$status, 0L, label = sprintf("exit status of the child (%s); output:\n%s", what, child$output))
+  if (!identical(child$status, 0L)) return(invisible())
+  expect_match(child$output, outcome)
+  expect_match(child$output, "survived")
+  expect_match(child$output, "afterwards identical: TRUE")
+  expect_match(child$output, "temp files left: 0")
+}
+
+test_that("an allocation that cannot be satisfied is R's error, not a crash", {
+  hardening_skip_unless_proc()
+  limit <- hardening_pressure_limit_kb()
+  # The output vector (a second 400 MB) cannot be allocated.
+  child <- hardening_run_child(hardening_pressure_script("y <- lowmem::serialize(x, NULL)"),
+                               ulimit_kb = limit)
+  hardening_expect_survives(child, "CAUGHT: cannot allocate vector of size", "serialize(x, NULL)")
+  # Nor can a connection chunk of 1 GiB (an R raw vector).
+  child <- hardening_run_child(hardening_pressure_script(
+    "con <- rawConnection(raw(0), 'wb'); lowmem::serialize(x, con, chunk_size = 2^30)"
+  ), ulimit_kb = limit)
+  hardening_expect_survives(child, "CAUGHT: cannot allocate vector of size", "a 1 GiB connection chunk")
+})
+
+test_that("serialize_to_file() buffers that cannot be allocated do not abort R", {
+  hardening_skip_unless_proc()
+  limit <- hardening_pressure_limit_kb()
+  # The file sink's buffers (chunk_size bytes for the file writer; blocks and
+  # members of chunk_size for gzip) are allocated in Rust, whose default on
+  # a failed allocation is to abort the process: R and the user's session die.
+  # Either an R error or a complete file (if the buffers were allocated as
+  # needed) is fine; a dead process is not.
+  for (compress in c("FALSE", "'gzip'")) {
+    child <- hardening_run_child(hardening_pressure_script(sprintf(
+      "lowmem::serialize_to_file(x, f, compress = %s, chunk_size = 2^30)", compress
+    )), ulimit_kb = limit)
+    hardening_expect_survives(child, "CAUGHT: .+|NO ERROR", paste("a 1 GiB chunk, compress =", compress))
+    if (!identical(child$status, 0L)) next
+    expect_match(child$output, if (grepl("NO ERROR", child$output)) "file: written" else "file: none")
+  }
+})
+
+# ---- long vectors (opt-in) --------------------------------------------------------
+
+hardening_skip_unless_long <- function(gb_needed) {
+  testthat::skip_if_not(
+    identical(Sys.getenv("LOWMEM_TEST_LONG"), "true"),
+    "long-vector tests need LOWMEM_TEST_LONG=true (minutes, several GB)"
+  )
+  testthat::skip_if(hardening_mem_available_gb() < gb_needed, "not enough memory available")
+}
+
+# Serializes `x` (over 2^31 bytes of output) every way and compares. The
+# base::serialize() oracle costs about three times the output on its own,
+# so it is run only when that much memory is free; saveRDS() streams, and
+# is the oracle for the file in any case.
+hardening_check_long <- function(x) {
+  n <- lowmem::serialized_size(x)
+  expect_gt(n, 2^31)
+
+  y <- lowmem::serialize(x, NULL)
+  expect_identical(as.double(length(y)), n)
+  if (hardening_mem_available_gb() > 3.5 * n / 1e9 + 1) {
+    expect_identical(y, base::serialize(x, NULL))
+  } else {
+    message("long vectors: not enough free memory to compare with base::serialize()")
+  }
+  expect_identical(unserialize(y), x)
+  rm(y)
+  invisible(gc())
+
+  dir <- tempfile("lowmem-long-")
+  dir.create(dir)
+  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
+  ours <- file.path(dir, "lowmem.rds")
+  theirs <- file.path(dir, "base.rds")
+  serialize_to_file(x, ours)
+  saveRDS(x, theirs, compress = FALSE)
+  expect_identical(file.size(ours), n)
+  expect_identical(unname(tools::md5sum(ours)), unname(tools::md5sum(theirs)))
+  unlink(theirs)
+  expect_identical(readRDS(ours), x)
+
+  con <- file(theirs, "wb")
+  lowmem::serialize(x, con)
+  close(con)
+  expect_identical(unname(tools::md5sum(theirs)), unname(tools::md5sum(ours)))
+}
+
+test_that("a raw vector of 2^31 + 10 bytes round-trips", {
+  hardening_skip_unless_long(10)
+  x <- rep_len(as.raw(0:250), 2^31 + 10) # 251 is prime: a shifted byte shows
+  hardening_check_long(x)
+})
+
+test_that("a double vector of 2^28 + 1 elements round-trips", {
+  hardening_skip_unless_long(10)
+  set.seed(28)
+  x <- runif(2^28 + 1)
+  hardening_check_long(x)
+})
