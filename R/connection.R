@@ -31,14 +31,19 @@ write_chunk <- function(bytes, con, text) {
     cat(rawToChar(bytes), file = con, sep = "")
     return(invisible())
   }
+  # The warning is muffled and turned into an error only after writeBin()
+  # has returned: raising it from inside the handler would jump over
+  # writeBin()'s own clean-up and leak its copy of the chunk.
+  problem <- NULL
   withCallingHandlers(
     writeBin(bytes, con),
     warning = function(w) {
-      abort(
-        paste0("error writing to connection: ", conditionMessage(w)),
-        class = "lowmem_error_io"
-      )
+      problem <<- conditionMessage(w)
+      invokeRestart("muffleWarning")
     }
   )
+  if (!is.null(problem)) {
+    abort(paste0("error writing to connection: ", problem), class = "lowmem_error_io")
+  }
   invisible()
 }

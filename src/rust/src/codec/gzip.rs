@@ -45,22 +45,28 @@ pub struct ParallelGzip<W: Write> {
 }
 
 impl<W: Write> ParallelGzip<W> {
-    pub fn new(out: W, level: u32, block_size: usize, workers: usize) -> Self {
+    /// Fails only if the first block's buffer cannot be allocated.
+    pub fn new(out: W, level: u32, block_size: usize, workers: usize) -> io::Result<Self> {
+        let block = super::try_buffer(block_size)?;
         let (job_tx, job_rx) = mpsc::channel::<Job>();
         let (done_tx, done_rx) = mpsc::channel::<Done>();
         let job_rx = Arc::new(Mutex::new(job_rx));
         let level = libdeflater::CompressionLvl::new(level as i32).unwrap_or_default();
+        // A thread that cannot be started is an error, not a panic. Should
+        // one fail, the others see the job queue close and exit.
         let workers = (0..workers.max(1))
             .map(|_| {
                 let job_rx = Arc::clone(&job_rx);
                 let done_tx = done_tx.clone();
-                std::thread::spawn(move || compress_jobs(&job_rx, &done_tx, level))
+                std::thread::Builder::new()
+                    .name("lowmem-gzip".into())
+                    .spawn(move || compress_jobs(&job_rx, &done_tx, level))
             })
-            .collect::<Vec<_>>();
+            .collect::<io::Result<Vec<_>>>()?;
         let max_in_flight = workers.len();
-        Self {
+        Ok(Self {
             out: Some(out),
-            block: Vec::with_capacity(block_size),
+            block,
             block_size,
             jobs: Some(job_tx),
             done: done_rx,
@@ -71,7 +77,7 @@ impl<W: Write> ParallelGzip<W> {
             next_seq: 0,
             next_write: 0,
             max_in_flight,
-        }
+        })
     }
 
     fn in_flight(&self) -> usize {
@@ -83,7 +89,10 @@ impl<W: Write> ParallelGzip<W> {
         while self.in_flight() >= self.max_in_flight {
             self.receive_one()?;
         }
-        let next = self.spare_blocks.pop().unwrap_or_else(|| Vec::with_capacity(self.block_size));
+        let next = match self.spare_blocks.pop() {
+            Some(spare) => spare,
+            None => super::try_buffer(self.block_size)?,
+        };
         let block = std::mem::replace(&mut self.block, next);
         let member = self.spare_members.pop().unwrap_or_default();
         let jobs = self.jobs.as_ref().ok_or_else(|| broken("gzip workers are gone"))?;
@@ -159,14 +168,20 @@ fn compress_jobs(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>, level: libdef
             Err(_) => return,
         };
         let Ok((seq, block, mut member)) = job else { return };
-        member.resize(compressor.gzip_compress_bound(block.len()), 0);
-        let result = compressor
-            .gzip_compress(&block, &mut member)
+        let bound = compressor.gzip_compress_bound(block.len());
+        let result = member
+            .try_reserve_exact(bound.saturating_sub(member.len()))
+            .map_err(|_| super::buffered::out_of_memory(bound))
+            .and_then(|()| {
+                member.resize(bound, 0);
+                compressor
+                    .gzip_compress(&block, &mut member)
+                    .map_err(|e| io::Error::other(format!("gzip compression failed: {e:?}")))
+            })
             .map(|n| {
                 member.truncate(n);
                 member
-            })
-            .map_err(|e| io::Error::other(format!("gzip compression failed: {e:?}")));
+            });
         if done.send((seq, block, result)).is_err() {
             return;
         }
@@ -204,7 +219,7 @@ mod tests {
     #[test]
     fn members_decode_to_the_input_in_order() {
         let input = data(10_000);
-        let mut gz = ParallelGzip::new(Vec::new(), 6, 1024, 3);
+        let mut gz = ParallelGzip::new(Vec::new(), 6, 1024, 3).unwrap();
         for piece in input.chunks(333) {
             gz.write_all(piece).unwrap();
         }
@@ -214,14 +229,14 @@ mod tests {
 
     #[test]
     fn an_empty_stream_is_one_empty_member() {
-        let out = ParallelGzip::new(Vec::new(), 6, 1024, 2).finish().unwrap();
+        let out = ParallelGzip::new(Vec::new(), 6, 1024, 2).unwrap().finish().unwrap();
         assert_eq!(gunzip_all(&out), Vec::<u8>::new());
         assert_eq!(&out[..2], &[0x1f, 0x8b]);
     }
 
     #[test]
     fn dropping_unfinished_joins_the_workers() {
-        let mut gz = ParallelGzip::new(Vec::new(), 1, 64, 2);
+        let mut gz = ParallelGzip::new(Vec::new(), 1, 64, 2).unwrap();
         gz.write_all(&data(1000)).unwrap();
         drop(gz); // must not hang or panic
     }

@@ -1,11 +1,13 @@
 //! Compression for files written by `serialize_to_file()`: the same choices
 //! as `saveRDS(compress = )`, each readable by `readRDS()`.
 
+mod buffered;
 mod gzip;
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 
+pub use buffered::{try_buffer, Buffered};
 pub use gzip::ParallelGzip;
 
 /// The codec codes shared with R/file.R.
@@ -37,10 +39,10 @@ impl Codec {
 /// A writer that encodes with one codec into a file; `finish` completes the
 /// encoding and hands the file back (so it can be synced and renamed).
 pub enum Encoder {
-    Plain(BufWriter<File>),
+    Plain(Buffered<File>),
     Gzip(ParallelGzip<File>),
-    Bzip2(bzip2::write::BzEncoder<BufWriter<File>>),
-    Xz(liblzma::write::XzEncoder<BufWriter<File>>),
+    Bzip2(bzip2::write::BzEncoder<Buffered<File>>),
+    Xz(liblzma::write::XzEncoder<Buffered<File>>),
 }
 
 impl Encoder {
@@ -49,15 +51,15 @@ impl Encoder {
         let chunk = chunk.max(4096);
         let level = Codec::level(level);
         Ok(match codec {
-            Codec::None => Encoder::Plain(BufWriter::with_capacity(chunk, file)),
-            Codec::Gzip => Encoder::Gzip(ParallelGzip::new(file, level, chunk, gzip::default_workers())),
+            Codec::None => Encoder::Plain(Buffered::with_capacity(chunk, file)?),
+            Codec::Gzip => Encoder::Gzip(ParallelGzip::new(file, level, chunk, gzip::default_workers())?),
             Codec::Bzip2 => Encoder::Bzip2(bzip2::write::BzEncoder::new(
-                BufWriter::with_capacity(chunk, file),
+                Buffered::with_capacity(chunk, file)?,
                 bzip2::Compression::new(level.max(1)),
             )),
             // CRC32 as R's xzfile() writes it (liblzma's default is CRC64).
             Codec::Xz => Encoder::Xz(liblzma::write::XzEncoder::new_stream(
-                BufWriter::with_capacity(chunk, file),
+                Buffered::with_capacity(chunk, file)?,
                 liblzma::stream::Stream::new_easy_encoder(level, liblzma::stream::Check::Crc32)
                     .map_err(io::Error::other)?,
             )),
@@ -80,6 +82,6 @@ impl Encoder {
             Encoder::Bzip2(w) => w.finish()?,
             Encoder::Xz(w) => w.finish()?,
         };
-        buffered.into_inner().map_err(|e| e.into_error())
+        buffered.into_inner()
     }
 }
