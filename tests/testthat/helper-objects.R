@@ -1,8 +1,8 @@
 # A fixed, named set of objects covering every SEXP type R lets us make.
 #
 # lm_fixtures() builds the set afresh on each call, so that state changed by
-# an earlier serialization (ALTREP vectors materialised by a version 2 pass,
-# deferred strings expanded) does not leak from one test into another.
+# earlier code (deferred strings expanded by `%in%`, `sort()`, `match()`, or
+# an assignment) does not leak from one test into another.
 #
 # Every closure, formula and environment here is given an explicit, small
 # enclosure (the global, base or empty environment, or a namespace): if it

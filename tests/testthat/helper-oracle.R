@@ -4,10 +4,7 @@
 
 # The 12 variants: version 2/3 x ascii FALSE/TRUE/NA x xdr TRUE/FALSE.
 # (xdr only matters when ascii is FALSE, but every combination is a valid
-# call and all of them are tested.) Version 3 comes first: a version 2
-# binary/XDR pass materialises a compact ALTREP sequence (R calls
-# INTEGER()/REAL() on it), after which version 3 no longer writes it in its
-# ALTREP form.
+# call and all of them are tested.)
 lm_variants <- function() {
   out <- list()
   for (version in c(3L, 2L)) {
