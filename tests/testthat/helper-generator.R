@@ -70,7 +70,8 @@ lm_random_strings <- function(n) {
 # Strings usable as names of bindings and symbols: non-empty, not NA, not bytes.
 lm_random_names <- function(n) {
   pool <- lm_gen_strings()
-  choices <- c(pool$ascii, pool$utf8, "x", "y", "z", "..1", "a.b", "if")
+  # (Non-ASCII names only in a UTF-8 locale: symbols are native strings.)
+  choices <- c(pool$ascii, if (l10n_info()[["UTF-8"]]) pool$utf8, "x", "y", "z", "..1", "a.b", "if")
   choices <- choices[nzchar(choices)]
   make.unique(sample(choices, n, replace = TRUE))
 }
@@ -244,7 +245,8 @@ lm_reaches_global <- function(env) {
 # Strings that R can turn into symbols (names of pairlists and calls, classes).
 lm_random_symbol_strings <- function(n) {
   x <- lm_random_strings(n)
-  bad <- is.na(x) | Encoding(x) == "bytes"
+  bad <- is.na(x) | Encoding(x) == "bytes" |
+    (!l10n_info()[["UTF-8"]] & !grepl("^[ -~]*$", x, useBytes = TRUE))
   x[bad] <- "lm_sym"
   x
 }

@@ -159,7 +159,9 @@ lm_fixtures <- function() {
 
   # Language.
   out$symbol <- as.name("x")
-  out$symbol_non_ascii <- as.name("caf\u00e9")
+  # Symbols are in the native encoding: a non-ASCII one needs a UTF-8 locale
+  # (in a C locale R would make it "caf<U+00E9>", with a warning).
+  if (l10n_info()[["UTF-8"]]) out$symbol_non_ascii <- as.name("caf\u00e9")
   out$symbol_backquoted <- as.name("a name with spaces")
   out$call <- quote(f(x, y = 2, ...))
   # str2lang(): no srcref on the `function` call (it would hold an environment).

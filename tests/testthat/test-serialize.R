@@ -92,7 +92,7 @@ test_that("unserialize() gives back an identical object", {
   )
   # (ascii = TRUE writes doubles with 16 significant digits: not exact, by
   # design, so identical() is not expected there.)
-  for (nm in lm_roundtrip_names()) {
+  for (nm in intersect(lm_roundtrip_names(), names(fx))) {
     for (v in variants) {
       bytes <- lowmem::serialize(fx[[nm]], NULL, ascii = v$ascii, xdr = v$xdr, version = v$version)
       expect(identical(unserialize(bytes), fx[[nm]]),
