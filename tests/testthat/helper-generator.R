@@ -197,7 +197,11 @@ lm_random_closure <- function(ctx, depth) {
   environment(f) <- env
   # (The compiler walks the enclosures up to the global environment; it fails
   # on a chain that ends in the empty environment without passing it.)
-  if (lm_coin(0.05) && lm_reaches_global(env)) f <- compiler::cmpfun(f)
+  # The compiler also rejects some random bodies (e.g. `if` with one
+  # argument); those stay uncompiled.
+  if (lm_coin(0.05) && lm_reaches_global(env)) {
+    f <- tryCatch(compiler::cmpfun(f), error = function(e) f)
+  }
   f
 }
 

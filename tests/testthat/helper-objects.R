@@ -55,10 +55,11 @@ lm_extptr <- function() {
   getDLLRegisteredRoutines("lowmem")$.Call$lowmem_serialize_raw$address
 }
 
-# Depth of the deeply nested list. Base R serializes a list nested 20000
-# deep at the default 8 MB C stack, and fails with "C stack usage ... is too
-# close to the limit" at 50000 (R 4.2.2, x86_64); 10000 leaves room for
-# testthat's own frames.
+# Depth of the deeply nested list. With the default 8 MB C stack, base R
+# 4.2.2 (x86_64, Rscript) serializes a list nested up to 25703 deep and
+# fails beyond with "C stack usage ... is too close to the limit" (lowmem:
+# up to 25702, its C frames being a little larger). 10000 leaves ample room
+# for testthat's own frames and other stack sizes.
 lm_deep_depth <- 10000L
 
 lm_deep_list <- function(depth = lm_deep_depth) {

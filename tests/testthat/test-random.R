@@ -92,7 +92,12 @@ test_that("random objects serialize to base's bytes (one random variant each)", 
   failures <- 0L
   checked <- 0L
   for (i in seq_len(n)) {
-    case <- lm_random_case(seed0 + i)
+    case <- tryCatch(lm_random_case(seed0 + i), error = function(e) e)
+    if (inherits(case, "error")) {
+      # A bug in the generator, not in lowmem; reported, and the run goes on.
+      expect(FALSE, sprintf("the generator failed for seed %d: %s", seed0 + i, conditionMessage(case)))
+      next
+    }
     problems <- lm_compare_variant(case$object, case$variant, refhook = case$refhook)
     checked <- checked + 1L
     expect(is.null(problems),

@@ -29,8 +29,8 @@ test_that("the fixture set covers every SEXP type R code can make", {
   expect_identical(typeof(fx$weakref), "weakref")
 })
 
-test_that("a list nested 10000 deep, at the limit base handles comfortably, is identical", {
-  # lm_deep_list() is in the fixture set too; this checks its depth is real.
+test_that("the deep list fixture really is nested 10000 deep", {
+  # Its bytes are compared with base's with the other fixtures.
   x <- lm_fixtures()$list_deep
   depth <- 0L
   while (length(x)) {
@@ -160,6 +160,21 @@ test_that("version = NULL is R's default version, as in base", {
   expect_identical(lowmem::serialized_size(x), as.double(length(base::serialize(x, NULL))))
   # The connection argument defaults to NULL (base has no default).
   expect_identical(lowmem::serialize(x), base::serialize(x, NULL))
+})
+
+test_that("R_DEFAULT_SERIALIZE_VERSION=2 makes version = NULL mean 2, for both", {
+  # R reads the variable at startup, so this needs a fresh R process.
+  rscript <- file.path(R.home("bin"), "Rscript")
+  skip_if_not(file.exists(rscript), "no Rscript to start a fresh R process with")
+  code <- paste(
+    'x <- list(1:10, "a", new.env(parent = emptyenv()));',
+    'b <- base::serialize(x, NULL); l <- lowmem::serialize(x, NULL);',
+    'cat(identical(b, l), b[[6]] == as.raw(2), lowmem::serialized_size(x) == length(b))'
+  )
+  out <- system2(rscript, c("--vanilla", "-e", shQuote(code)), stdout = TRUE, stderr = FALSE,
+                 env = c("R_DEFAULT_SERIALIZE_VERSION=2",
+                         paste0("R_LIBS=", paste(.libPaths(), collapse = .Platform$path.sep))))
+  expect_identical(out, "TRUE TRUE TRUE")
 })
 
 test_that("arguments base accepts with coercion give base's bytes", {
