@@ -1,9 +1,22 @@
 # lowmem::serialize() against base::serialize(): the fixed object set, round
 # trips, connections and refhooks.
 
+test_that("the oracle's helpers find differences", {
+  expect_identical(lm_first_difference(as.raw(1:3), as.raw(1:3)), NA_integer_)
+  expect_identical(lm_first_difference(as.raw(1:3), as.raw(c(1, 9, 3))), 2L)
+  expect_identical(lm_first_difference(as.raw(1:3), as.raw(1:2)), 3L)
+  expect_identical(lm_first_difference(raw(), as.raw(1)), 1L)
+  expect_length(lm_variants(), 12L)
+  expect_identical(lm_capture(stop("x"))$error, "x")
+  expect_identical(lm_capture({warning("w"); 1})[c("value", "warnings")], list(value = 1, warnings = "w"))
+})
+
 test_that("every fixture serializes to base's bytes in all 12 variants", {
   fx <- lm_fixtures()
   for (nm in names(fx)) {
+    # The comparison is not vacuous: base serializes every fixture.
+    expect(is.raw(suppressWarnings(base::serialize(fx[[nm]], NULL, version = 2))),
+           sprintf("base::serialize() fails on fixture `%s`", nm))
     # The package environment's warning is checked on its own below.
     expect_identical_to_base(fx[[nm]], check_warnings = nm != "package_env", label = nm)
   }
