@@ -13,3 +13,12 @@ abort <- function(message, class = NULL, call = NULL) {
 abort_from_c <- function(message, class) {
   abort(message, class = class)
 }
+
+# Called from C (src/serialize.c, quiet_write_pass): the writing pass of
+# serialize(x, NULL) with warnings muffled; the counting pass already gave them.
+write_pass_quietly <- function(call_ptr) {
+  withCallingHandlers(
+    .Call(C_lowmem_write_pass, call_ptr),
+    warning = function(w) invokeRestart("muffleWarning")
+  )
+}

@@ -16,7 +16,6 @@
 #' cores, at most 4), each block of `chunk_size` bytes as its own gzip
 #' member; R reads the members back as one stream.
 #'
-#' @inheritParams serialize
 #' @param path The file to write.
 #' @param compress `FALSE` (none), `TRUE` or `"gzip"`, `"bzip2"` or `"xz"`,
 #'   as in [saveRDS()].
@@ -27,8 +26,7 @@
 #'   [bzfile()].
 #' @param chunk_size Bytes per block: the unit of writing and, for gzip, of
 #'   compression. Defaults to the option `lowmem.chunk_size`, or 1 MiB.
-#' @param progress Show a progress bar: `TRUE`, `FALSE`, or `NA` (the
-#'   default) for one in interactive sessions when the output exceeds 1 GB.
+#' @inheritParams serialize
 #' @return `path`, invisibly.
 #' @seealso [serialize()] for raw vectors and connections.
 #' @export

@@ -7,8 +7,10 @@
 #' that, because it grows a buffer and then copies it.
 #'
 #' It runs R's own serializer twice: once to count the bytes, once to write
-#' them. A `refhook` is called only in the first pass; its answers are
-#' replayed in the second, so it sees each object once, as with base R.
+#' them. With a `refhook` it runs once, as base R does, because the hook is
+#' user code that may change the object while it is written: the stream then
+#' waits in 1 MiB blocks that are released as they are copied into the
+#' result, so the peak is still the output plus one block.
 #'
 #' @param object Any R object.
 #' @param connection `NULL` for a raw vector, or a connection. The stream is
@@ -30,7 +32,9 @@
 #'   `lowmem.chunk_size`, or 1 MiB.
 #' @param progress Show a progress bar for writes to a connection: `TRUE`,
 #'   `FALSE`, or `NA` (the default) for one in interactive sessions when the
-#'   output exceeds 1 GB. A bar costs a counting pass first, to know the total.
+#'   output exceeds 1 GB. A bar costs a counting pass first, to know the
+#'   total; with a `refhook` there is no bar, since the hook must run once,
+#'   in the pass that writes.
 #' @return For `connection = NULL`, a raw vector identical to
 #'   `base::serialize(object, NULL, ascii, xdr, version, refhook)`;
 #'   otherwise `NULL`, invisibly.

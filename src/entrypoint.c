@@ -9,6 +9,7 @@
 static const R_CallMethodDef call_methods[] = {
     {"lowmem_serialize_raw", (DL_FUNC) &lowmem_serialize_raw, 4},
     {"lowmem_serialized_size", (DL_FUNC) &lowmem_serialized_size, 4},
+    {"lowmem_write_pass", (DL_FUNC) &lowmem_write_pass, 1},
     {"lowmem_serialize_conn", (DL_FUNC) &lowmem_serialize_conn, 8},
     {"lowmem_serialize_file", (DL_FUNC) &lowmem_serialize_file, 9},
     {"lowmem_rss_status", (DL_FUNC) &lowmem_rss_status, 0},

@@ -18,11 +18,17 @@ int lowmem_stream_finish(Stream *stream);
 
 double lowmem_stream_bytes(Stream *stream);
 /* Copies the error message (NUL-terminated); returns 0 if there is none,
-   else its kind: 1 internal, 2 I/O. */
+   else its kind: 1 internal, 2 I/O, 3 out of memory. */
 int lowmem_stream_message(Stream *stream, char *out, size_t size);
 void lowmem_stream_free(Stream *stream);
 
 
+
+/* A stream of unknown length, kept in blocks of anonymous memory until
+   moved into its final buffer of exactly its length (blocks are released as
+   they are copied). */
+Stream *lowmem_stream_blocks_new(void);
+int lowmem_stream_blocks_move(Stream *stream, unsigned char *buf, size_t len);
 
 /* A file stream: writes (compressed: codec 0 none, 1 gzip, 2 bzip2, 3 xz)
    to a temporary file next to `path`, renamed over it by

@@ -9,6 +9,7 @@ void lm_abort(const char *klass, const char *msg);
 
 SEXP lowmem_serialize_raw(SEXP object, SEXP type, SEXP version, SEXP refhook);
 SEXP lowmem_serialized_size(SEXP object, SEXP type, SEXP version, SEXP refhook);
+SEXP lowmem_write_pass(SEXP call_ptr);
 SEXP lowmem_serialize_conn(SEXP object, SEXP con, SEXP text, SEXP type, SEXP version,
                            SEXP refhook, SEXP chunk_size, SEXP progress);
 SEXP lowmem_serialize_file(SEXP object, SEXP path, SEXP codec, SEXP level,

@@ -7,6 +7,9 @@
  * bytes are R's own, so they are identical to base::serialize's by
  * construction.
  *
+ * With a refhook, R_Serialize runs once, as in base R, into released-as-
+ * copied blocks (see raw_one_pass).
+ *
  * Safety at the boundary: R_Serialize may raise R errors (a refhook that
  * errors, allocation failure, an interrupt). It is only ever called from C,
  * inside R_UnwindProtect; the Rust code is reached through callbacks that
@@ -29,7 +32,7 @@ typedef struct {
     SEXP object;
     R_pstream_format_t type; /* the format asked for */
     int version;             /* 0 = R's default */
-    SEXP hook_state;         /* R_NilValue, or see make_hook_state() */
+    SEXP refhook;            /* R_NilValue, or the user's refhook */
     Stream *stream;          /* owned; freed by call_cleanup() */
     double since_check;      /* bytes since the last interrupt check */
     /* streaming only (see stream_body) */
@@ -65,7 +68,8 @@ static void check_stream(Stream *stream)
     char msg[1024];
     int kind = lowmem_stream_message(stream, msg, sizeof msg);
     if (kind != 0)
-        lm_abort(kind == 2 ? "lowmem_error_io" : "lowmem_error_internal", msg);
+        lm_abort(kind == 2 ? "lowmem_error_io" : kind == 3 ? "lowmem_error_memory"
+                                                          : "lowmem_error_internal", msg);
 }
 
 /* ---- stream callbacks -------------------------------------------------- */
@@ -144,66 +148,25 @@ static void out_char(R_outpstream_t out, int ch)
     out_bytes(out, &byte, 1);
 }
 
-/* ---- the refhook: called in the first pass, replayed in the second ----- */
-
-/* A list(fun, head, cursor): head is a sentinel cell of a pairlist of the
-   hook's answers; cursor is the last cell appended (recording) or read
-   (replaying). */
-static SEXP make_hook_state(SEXP fun)
-{
-    if (fun == R_NilValue) return R_NilValue;
-    SEXP state = PROTECT(Rf_allocVector(VECSXP, 3));
-    SEXP head = Rf_cons(R_NilValue, R_NilValue);
-    SET_VECTOR_ELT(state, 0, fun);
-    SET_VECTOR_ELT(state, 1, head);
-    SET_VECTOR_ELT(state, 2, head);
-    UNPROTECT(1);
-    return state;
-}
+/* ---- the refhook --------------------------------------------------------- */
 
 /* As base R's CallHook: evaluates fun(x) in the global environment. */
-static SEXP hook_record(SEXP x, SEXP state)
+static SEXP call_hook(SEXP x, SEXP fun)
 {
-    SEXP call = PROTECT(Rf_lcons(VECTOR_ELT(state, 0), Rf_lcons(x, R_NilValue)));
-    SEXP val = PROTECT(Rf_eval(call, R_GlobalEnv));
-    SEXP cell = Rf_cons(val, R_NilValue);
-    SETCDR(VECTOR_ELT(state, 2), cell);
-    SET_VECTOR_ELT(state, 2, cell);
-    UNPROTECT(2);
+    SEXP call = PROTECT(Rf_lcons(fun, Rf_lcons(x, R_NilValue)));
+    SEXP val = Rf_eval(call, R_GlobalEnv);
+    UNPROTECT(1);
     return val;
-}
-
-static SEXP hook_replay(SEXP x, SEXP state)
-{
-    SEXP next = CDR(VECTOR_ELT(state, 2));
-    if (next == R_NilValue)
-        lm_abort("lowmem_error_internal",
-                 "internal error: the refhook was asked more often in the writing pass than in the counting pass");
-    SET_VECTOR_ELT(state, 2, next);
-    return CAR(next);
-}
-
-static void hook_rewind(SEXP state)
-{
-    if (state != R_NilValue) SET_VECTOR_ELT(state, 2, VECTOR_ELT(state, 1));
-}
-
-static void hook_check_consumed(SEXP state)
-{
-    if (state != R_NilValue && CDR(VECTOR_ELT(state, 2)) != R_NilValue)
-        lm_abort("lowmem_error_internal",
-                 "internal error: the refhook was asked less often in the writing pass than in the counting pass");
 }
 
 /* ---- passes ------------------------------------------------------------ */
 
-static void run_pass(lm_call *c, R_pstream_format_t type, SEXP (*hook)(SEXP, SEXP))
+static void run_pass(lm_call *c, R_pstream_format_t type)
 {
     struct R_outpstream_st out;
-    int has_hook = c->hook_state != R_NilValue;
+    int has_hook = c->refhook != R_NilValue;
     R_InitOutPStream(&out, (R_pstream_data_t) c, type, c->version,
-                     out_char, out_bytes, has_hook ? hook : NULL,
-                     has_hook ? c->hook_state : R_NilValue);
+                     out_char, out_bytes, has_hook ? call_hook : NULL, c->refhook);
     R_Serialize(c->object, &out);
     if (lowmem_stream_finish(c->stream) != 0) check_stream(c->stream);
 }
@@ -215,7 +178,7 @@ static double count_pass(lm_call *c)
     R_pstream_format_t type =
         c->type == R_pstream_xdr_format ? R_pstream_binary_format : c->type;
     c->stream = lowmem_stream_count_new();
-    run_pass(c, type, hook_record);
+    run_pass(c, type);
     double n = lowmem_stream_bytes(c->stream);
     lowmem_stream_free(c->stream);
     c->stream = NULL;
@@ -227,33 +190,75 @@ static SEXP size_body(void *data)
     return Rf_ScalarReal(count_pass((lm_call *) data));
 }
 
-static SEXP raw_body(void *data)
+/* The writing pass of the two-pass path runs with R's warnings muffled:
+   the counting pass already gave the serializer's own warnings (e.g.
+   "'package:x' may not be available when loading"), once, as base R does.
+   Muffling needs a calling handler, which only R code can establish, so C
+   calls lowmem:::write_pass_quietly(<the call>), which comes back through
+   .Call(lowmem_write_pass). */
+SEXP lowmem_write_pass(SEXP call_ptr)
 {
-    lm_call *c = (lm_call *) data;
+    lm_call *c = (lm_call *) R_ExternalPtrAddr(call_ptr);
+    run_pass(c, c->type);
+    return R_NilValue;
+}
+
+static void quiet_write_pass(lm_call *c)
+{
+    SEXP ptr = PROTECT(R_MakeExternalPtr(c, R_NilValue, R_NilValue));
+    SEXP ns = PROTECT(R_FindNamespace(PROTECT(Rf_mkString("lowmem"))));
+    SEXP fun = PROTECT(Rf_findFun(Rf_install("write_pass_quietly"), ns));
+    SEXP call = PROTECT(Rf_lang2(fun, ptr));
+    Rf_eval(call, ns);
+    UNPROTECT(5);
+}
+
+static SEXP raw_two_passes(lm_call *c)
+{
     double n = count_pass(c);
     if (n > (double) R_XLEN_T_MAX)
         lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
     SEXP result = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) n));
     c->stream = lowmem_stream_slice_new(RAW(result), (size_t) n);
     c->since_check = 0;
-    hook_rewind(c->hook_state);
-    run_pass(c, c->type, hook_replay);
-    hook_check_consumed(c->hook_state);
+    quiet_write_pass(c);
     UNPROTECT(1);
     return result;
 }
 
+/* With a refhook, one pass, as base R: the hook is user code that may
+   change the object while it is written, so a second pass could write
+   something else. The stream waits in blocks that are released as they are
+   moved into the result (peak: the output plus one block). */
+static SEXP raw_one_pass(lm_call *c)
+{
+    c->stream = lowmem_stream_blocks_new();
+    run_pass(c, c->type);
+    double n = lowmem_stream_bytes(c->stream);
+    if (n > (double) R_XLEN_T_MAX)
+        lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
+    SEXP result = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) n));
+    if (lowmem_stream_blocks_move(c->stream, RAW(result), (size_t) n) != 0)
+        check_stream(c->stream);
+    UNPROTECT(1);
+    return result;
+}
+
+static SEXP raw_body(void *data)
+{
+    lm_call *c = (lm_call *) data;
+    return c->refhook == R_NilValue ? raw_two_passes(c) : raw_one_pass(c);
+}
+
 /* Streams the object to a connection or a file in one pass (two with a
-   progress bar: its total comes from a counting pass). */
+   progress bar: its total comes from a counting pass; never with a refhook,
+   which must run once, in the pass that writes). */
 static SEXP stream_body(void *data)
 {
     lm_call *c = (lm_call *) data;
-    SEXP (*hook)(SEXP, SEXP) = hook_record;
     if (c->progress != R_NilValue) {
         c->total = count_pass(c);
         c->next_report = 0;
-        hook_rewind(c->hook_state);
-        hook = hook_replay;
     }
     if (c->path) {
         c->stream = lowmem_stream_file_new(c->path, c->codec, c->level, c->chunk);
@@ -266,9 +271,8 @@ static SEXP stream_body(void *data)
     c->since_check = 0;
     c->draining = c->con != R_NilValue;
     c->reporting = c->progress != R_NilValue;
-    run_pass(c, c->type, hook);
+    run_pass(c, c->type);
     if (c->draining) drain_chunks(c, 1);
-    if (hook == hook_replay) hook_check_consumed(c->hook_state);
     if (c->reporting) report_progress(c, lowmem_stream_bytes(c->stream));
     if (!c->path) UNPROTECT(1); /* chunk_vec */
     return R_NilValue;
@@ -311,7 +315,7 @@ static lm_call new_call(SEXP object, SEXP type, SEXP version)
     c.object = object;
     c.type = format_of(type);
     c.version = version_of(version);
-    c.hook_state = R_NilValue;
+    c.refhook = R_NilValue;
     c.con = R_NilValue;
     c.chunk_vec = R_NilValue;
     c.progress = R_NilValue;
@@ -320,10 +324,10 @@ static lm_call new_call(SEXP object, SEXP type, SEXP version)
 
 static SEXP run(lm_call *c, SEXP refhook, SEXP (*body)(void *))
 {
-    c->hook_state = PROTECT(make_hook_state(refhook));
+    c->refhook = refhook; /* protected as an argument of .Call */
     SEXP token = PROTECT(R_MakeUnwindCont());
     SEXP result = R_UnwindProtect(body, c, call_cleanup, c, token);
-    UNPROTECT(2);
+    UNPROTECT(1);
     return result;
 }
 
@@ -354,7 +358,7 @@ SEXP lowmem_serialize_conn(SEXP object, SEXP con, SEXP text, SEXP type, SEXP ver
     c.con = con;
     c.con_text = Rf_asLogical(text) == TRUE;
     c.chunk = chunk_of(chunk_size);
-    c.progress = progress;
+    c.progress = refhook == R_NilValue ? progress : R_NilValue; /* see stream_body */
     return run(&c, refhook, stream_body);
 }
 
@@ -369,6 +373,6 @@ SEXP lowmem_serialize_file(SEXP object, SEXP path, SEXP codec, SEXP level,
     c.codec = Rf_asInteger(codec);
     c.level = Rf_asInteger(level);
     c.chunk = chunk_of(chunk_size);
-    c.progress = progress;
+    c.progress = refhook == R_NilValue ? progress : R_NilValue; /* see stream_body */
     return run(&c, refhook, stream_body);
 }

@@ -23,6 +23,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// Memory the Rust core asked the OS for and did not get.
+    #[error("cannot allocate {bytes} bytes")]
+    OutOfMemory { bytes: u64 },
+
     /// A panic caught at the FFI boundary; should never happen.
     #[error("internal error: {0}")]
     Internal(String),
@@ -30,11 +34,12 @@ pub enum Error {
 
 impl Error {
     /// The kind of R condition the error becomes (see `src/serialize.c`):
-    /// 2 for I/O (class `lowmem_error_io`), 1 for everything else
-    /// (`lowmem_error_internal`).
+    /// 2 for I/O (class `lowmem_error_io`), 3 for memory
+    /// (`lowmem_error_memory`), 1 for everything else (`lowmem_error_internal`).
     pub fn kind_code(&self) -> i32 {
         match self {
             Error::Io { .. } => 2,
+            Error::OutOfMemory { .. } => 3,
             _ => 1,
         }
     }

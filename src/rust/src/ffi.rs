@@ -17,7 +17,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::codec::Codec;
 use crate::error::Error;
-use crate::sink::{ChunkBuffer, CountSink, FileSink, Sink, SliceSink};
+use crate::sink::{BlockSink, ChunkBuffer, CountSink, FileSink, Sink, SliceSink};
 
 /// Status codes shared with `src/lowmem.h`.
 const OK: c_int = 0;
@@ -28,6 +28,7 @@ const FAILED: c_int = -1;
 enum Target {
     Sink(Box<dyn Sink>),
     Chunks(ChunkBuffer<'static>),
+    Blocks(BlockSink),
 }
 
 /// A target plus the first error it met.
@@ -49,6 +50,7 @@ impl Stream {
         match &self.target {
             Target::Sink(sink) => sink.bytes_written(),
             Target::Chunks(chunks) => chunks.total(),
+            Target::Blocks(blocks) => blocks.bytes_written(),
         }
     }
 
@@ -57,11 +59,12 @@ impl Stream {
         if self.error.is_some() {
             return FAILED;
         }
-        let Target::Sink(sink) = &mut self.target else {
+        let sink: &mut dyn Sink = match &mut self.target {
+            Target::Sink(sink) => &mut **sink,
+            Target::Blocks(blocks) => blocks,
             // A chunk stream has nothing to finish: C drains it.
-            return OK;
+            Target::Chunks(_) => return OK,
         };
-        let sink = &mut **sink;
         let outcome = catch_unwind(AssertUnwindSafe(|| op(sink)))
             .unwrap_or_else(|panic| Err(Error::Internal(panic_message(&panic))));
         match outcome {
@@ -154,6 +157,39 @@ pub unsafe extern "C" fn lowmem_stream_file_new(
     match created {
         Ok(sink) => Stream::new(Box::new(sink)),
         Err(e) => Stream::boxed(Target::Sink(Box::new(CountSink::new())), Some(e)),
+    }
+}
+
+/// A stream of unknown length, kept in blocks until
+/// [`lowmem_stream_blocks_move`] moves it into its final buffer.
+#[no_mangle]
+pub extern "C" fn lowmem_stream_blocks_new() -> *mut Stream {
+    Stream::boxed(Target::Blocks(BlockSink::new()), None)
+}
+
+/// Moves a block stream into `len` bytes at `buf` (exactly its length),
+/// releasing its blocks. 0 on success, -1 on failure.
+///
+/// # Safety
+/// `stream` is a live handle; `buf` points to `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_stream_blocks_move(stream: *mut Stream, buf: *mut u8, len: usize) -> c_int {
+    // SAFETY: see `handle`.
+    let Some(stream) = (unsafe { handle(stream) }) else {
+        return FAILED;
+    };
+    // SAFETY: forwarded to the caller's guarantee; used only in this call.
+    let out = unsafe { borrowed_buffer(buf, len) };
+    let Target::Blocks(blocks) = &mut stream.target else {
+        stream.error = Some(Error::Internal("not a block stream".into()));
+        return FAILED;
+    };
+    match blocks.move_into(out) {
+        Ok(()) => OK,
+        Err(e) => {
+            stream.error = Some(e);
+            FAILED
+        }
     }
 }
 

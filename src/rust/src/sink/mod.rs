@@ -7,17 +7,21 @@
 //! * [`CountSink`] only counts (the sizing pass).
 //! * [`SliceSink`] copies into a preallocated, exactly-sized buffer and
 //!   refuses to write past its end.
+//! * [`BlockSink`] holds a stream of unknown size in released-as-copied
+//!   blocks (the one-pass path for a refhook).
 //! * [`FileSink`] writes (and compresses) to a file that appears atomically.
 //! * [`ChunkBuffer`] coalesces pieces into fixed-size chunks for a writer
 //!   that lives outside Rust (an R connection).
 
 mod atomic;
+mod blocks;
 mod chunk;
 mod count;
 mod file;
 mod slice;
 
 pub use atomic::AtomicFile;
+pub use blocks::BlockSink;
 pub use chunk::ChunkBuffer;
 pub use count::CountSink;
 pub use file::FileSink;
