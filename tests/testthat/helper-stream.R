@@ -5,7 +5,7 @@
 
 # ---- objects ------------------------------------------------------------
 
-# Small objects of varied shapes; each is also serialized inside one list.
+# Small objects of varied shapes, each serialized on its own.
 stream_objects <- function() {
   cycle <- new.env()
   cycle$self <- cycle
@@ -32,7 +32,7 @@ stream_objects <- function() {
 
 # Larger than the default chunk (1 MiB) in every format, with one string
 # (a single OutBytes call) that is itself larger than a chunk.
-big_object <- function() {
+stream_big_object <- function() {
   list(
     ints = seq_len(1.5e5) * 7L,
     doubles = seq(0, 1, length.out = 2e4),
@@ -44,7 +44,7 @@ big_object <- function() {
 
 # version 2/3 x ascii FALSE/TRUE/NA x xdr TRUE/FALSE; text-mode connections
 # take only the ASCII formats (as base R, R_InitConnOutPStream).
-format_variants <- function(text_mode = FALSE) {
+stream_variants <- function(text_mode = FALSE) {
   grid <- expand.grid(
     version = 2:3, ascii = c(FALSE, TRUE, NA), xdr = c(TRUE, FALSE),
     KEEP.OUT.ATTRS = FALSE
@@ -53,13 +53,13 @@ format_variants <- function(text_mode = FALSE) {
   lapply(seq_len(nrow(grid)), function(i) as.list(grid[i, ]))
 }
 
-variant_label <- function(v) {
+stream_variant_label <- function(v) {
   sprintf("version = %d, ascii = %s, xdr = %s", v$version, v$ascii, v$xdr)
 }
 
 # ---- connections --------------------------------------------------------
 
-read_all_raw <- function(con) {
+stream_read_all <- function(con) {
   on.exit(close(con))
   out <- list()
   repeat {
@@ -72,23 +72,23 @@ read_all_raw <- function(con) {
 
 # The file-backed connection kinds: a constructor and how to read the file
 # back (decompressed by R's own connections).
-file_kinds <- list(
+stream_file_kinds <- list(
   file = list(make = function(path, mode) file(path, mode),
-              read = function(path) read_all_raw(file(path, "rb"))),
+              read = function(path) stream_read_all(file(path, "rb"))),
   gzfile = list(make = function(path, mode) gzfile(path, mode),
-                read = function(path) read_all_raw(gzfile(path, "rb"))),
+                read = function(path) stream_read_all(gzfile(path, "rb"))),
   bzfile = list(make = function(path, mode) bzfile(path, mode),
-                read = function(path) read_all_raw(bzfile(path, "rb"))),
+                read = function(path) stream_read_all(bzfile(path, "rb"))),
   xzfile = list(make = function(path, mode) xzfile(path, mode),
-                read = function(path) read_all_raw(xzfile(path, "rb"))),
+                read = function(path) stream_read_all(xzfile(path, "rb"))),
   pipe = list(make = function(path, mode) pipe(paste("cat >", shQuote(path)), mode),
-              read = function(path) read_all_raw(file(path, "rb")))
+              read = function(path) stream_read_all(file(path, "rb")))
 )
 
 # What `write(con)` puts into a fresh connection of `kind` opened with
 # `mode`, as a raw vector. For a textConnection, its lines joined by "\n".
 # `server` is a socket server (see start_socket_server()) for kind "socket".
-written_by <- function(kind, mode, write, server = NULL) {
+stream_written_by <- function(kind, mode, write, server = NULL) {
   if (kind == "rawConnection") {
     con <- rawConnection(raw(0), mode)
     on.exit(close(con))
@@ -106,9 +106,9 @@ written_by <- function(kind, mode, write, server = NULL) {
   }
   path <- tempfile("lowmem-stream-")
   on.exit(unlink(path))
-  con <- file_kinds[[kind]]$make(path, mode)
+  con <- stream_file_kinds[[kind]]$make(path, mode)
   tryCatch(write(con), finally = close(con))
-  file_kinds[[kind]]$read(path)
+  stream_file_kinds[[kind]]$read(path)
 }
 
 # ---- a socket server in a second R process ------------------------------
@@ -185,27 +185,27 @@ socket_written_by <- function(server, mode, write, timeout = 20) {
   while (!file.exists(path) && Sys.time() < deadline) Sys.sleep(0.01)
   if (!file.exists(path)) stop("the socket server did not save connection ", server$count)
   on.exit(unlink(path))
-  read_all_raw(file(path, "rb"))
+  stream_read_all(file(path, "rb"))
 }
 
 # ---- files --------------------------------------------------------------
 
 # A fresh, empty directory (the caller removes it).
-new_dir <- function() {
+stream_new_dir <- function() {
   dir <- tempfile("lowmem-file-")
   dir.create(dir)
   dir
 }
 
-dir_entries <- function(dir) {
+stream_dir_entries <- function(dir) {
   sort(list.files(dir, all.files = TRUE, no.. = TRUE))
 }
 
 is_lowmem_temp <- function(names) grepl("^\\..*\\.lowmem-[0-9]+-[0-9]+\\.tmp$", names)
 
-file_bytes <- function(path) readBin(path, "raw", file.size(path))
+stream_file_bytes <- function(path) readBin(path, "raw", file.size(path))
 
-running_as_root <- function() {
+stream_running_as_root <- function() {
   identical(Sys.info()[["effective_user"]], "root")
 }
 
@@ -213,7 +213,7 @@ running_as_root <- function() {
 # it, whatever happens. Skips unless running as root with mount(8) working.
 with_tiny_tmpfs <- function(size, code) {
   testthat::skip_on_os(c("windows", "mac", "solaris"))
-  testthat::skip_if_not(running_as_root(), "mounting a tmpfs needs root")
+  testthat::skip_if_not(stream_running_as_root(), "mounting a tmpfs needs root")
   testthat::skip_if(Sys.which("mount") == "", "mount(8) is not available")
   dir <- tempfile("lowmem-tmpfs-")
   dir.create(dir)
@@ -259,8 +259,8 @@ stream_mismatches <- function(kind, mode, objects, variants,
       base_writer <- function(con) {
         base::serialize(x, con, ascii = v$ascii, xdr = v$xdr, version = v$version)
       }
-      expected <- written_by(kind, mode, base_writer, server)
-      case <- sprintf("%s %s (%s), %s", kind, shQuote(mode), name, variant_label(v))
+      expected <- stream_written_by(kind, mode, base_writer, server)
+      case <- sprintf("%s %s (%s), %s", kind, shQuote(mode), name, stream_variant_label(v))
       in_memory <- base::serialize(x, NULL, ascii = v$ascii, xdr = v$xdr, version = v$version)
       if (!identical(expected, in_memory)) {
         out <- c(out, paste0(case, ": the harness is broken: base's bytes through the connection ",
@@ -275,8 +275,8 @@ stream_mismatches <- function(kind, mode, objects, variants,
                               chunk_size = cs)
           }
         }
-        got <- tryCatch(written_by(kind, mode, lowmem_writer, server), error = identity)
-        reason <- bytes_difference(got, expected)
+        got <- tryCatch(stream_written_by(kind, mode, lowmem_writer, server), error = identity)
+        reason <- stream_bytes_difference(got, expected)
         if (!is.null(reason)) {
           out <- c(out, sprintf("%s, chunk_size = %s: %s", case,
                                 if (is.null(cs)) "default" else cs, reason))
@@ -288,7 +288,7 @@ stream_mismatches <- function(kind, mode, objects, variants,
 }
 
 # NULL if `got` is `expected`, else why not.
-bytes_difference <- function(got, expected) {
+stream_bytes_difference <- function(got, expected) {
   if (inherits(got, "error")) return(paste("error:", conditionMessage(got)))
   if (identical(got, expected)) return(NULL)
   n <- min(length(got), length(expected))
@@ -300,7 +300,7 @@ bytes_difference <- function(got, expected) {
 # ---- refhooks -----------------------------------------------------------
 
 # Environments reachable more than once, and a vector larger than a chunk.
-refhook_object <- function() {
+stream_refhook_object <- function() {
   e1 <- new.env()
   e2 <- new.env()
   e1$peer <- e2
@@ -312,7 +312,7 @@ refhook_object <- function() {
 # A refhook whose answers depend on the order of the calls (every second
 # environment gets a persistent name), so replayed answers must come back
 # in order to give base's bytes; and a counter of its calls.
-naming_hook <- function() {
+stream_naming_hook <- function() {
   calls <- 0
   list(
     hook = function(e) {

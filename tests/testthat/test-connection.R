@@ -9,7 +9,7 @@ text_kinds <- c("file", "gzfile", "bzfile", "xzfile", "pipe", "textConnection")
 test_that("binary-mode connections get base's bytes in every format and chunk size", {
   for (kind in binary_kinds) {
     expect_identical(
-      stream_mismatches(kind, "wb", stream_objects(), format_variants()),
+      stream_mismatches(kind, "wb", stream_objects(), stream_variants()),
       character(),
       label = sprintf("cases where lowmem differs from base on a %s", kind)
     )
@@ -21,7 +21,7 @@ test_that("text-mode connections get base's bytes in the ASCII formats", {
   # text-mode connection (R_InitConnOutPStream in serialize.c).
   for (kind in text_kinds) {
     expect_identical(
-      stream_mismatches(kind, "w", stream_objects(), format_variants(text_mode = TRUE)),
+      stream_mismatches(kind, "w", stream_objects(), stream_variants(text_mode = TRUE)),
       character(),
       label = sprintf("cases where lowmem differs from base on a text-mode %s", kind)
     )
@@ -29,7 +29,7 @@ test_that("text-mode connections get base's bytes in the ASCII formats", {
 })
 
 test_that("an object larger than a chunk is streamed identically", {
-  big <- list(big = big_object())
+  big <- list(big = stream_big_object())
   xdr <- list(list(version = 3L, ascii = FALSE, xdr = TRUE))
   native <- list(list(version = 2L, ascii = FALSE, xdr = FALSE))
   ascii <- list(list(version = 3L, ascii = TRUE, xdr = TRUE))
@@ -69,19 +69,19 @@ test_that("socket connections get base's bytes in every format and chunk size", 
   # variants are compared with base's bytes in memory below.
   not_hex <- function(variants) Filter(function(v) !is.na(v$ascii), variants)
   expect_identical(
-    stream_mismatches("socket", "wb", stream_objects(), not_hex(format_variants()),
+    stream_mismatches("socket", "wb", stream_objects(), not_hex(stream_variants()),
                       server = server),
     character(),
     label = "cases where lowmem differs from base on a socket"
   )
   expect_identical(
-    stream_mismatches("socket", "w", stream_objects(), not_hex(format_variants(text_mode = TRUE)),
+    stream_mismatches("socket", "w", stream_objects(), not_hex(stream_variants(text_mode = TRUE)),
                       server = server),
     character(),
     label = "cases where lowmem differs from base on a text-mode socket"
   )
-  big <- list(big = big_object())
-  binary <- Filter(function(v) isFALSE(v$ascii) && v$version == 3L, format_variants())
+  big <- list(big = stream_big_object())
+  binary <- Filter(function(v) isFALSE(v$ascii) && v$version == 3L, stream_variants())
   expect_identical(
     stream_mismatches("socket", "wb", big, binary, chunk_sizes = list(1000, NULL), server = server),
     character(),
@@ -89,7 +89,7 @@ test_that("socket connections get base's bytes in every format and chunk size", 
   )
   x <- stream_objects()
   for (version in 2:3) {
-    got <- written_by("socket", "wb", function(con) {
+    got <- stream_written_by("socket", "wb", function(con) {
       lowmem::serialize(x, con, ascii = NA, version = version, chunk_size = 1000)
     }, server = server)
     expect_identical(got, base::serialize(x, NULL, ascii = NA, version = version))
@@ -100,11 +100,12 @@ test_that("socket connections get base's bytes in every format and chunk size", 
 
 test_that("a connection that is not open is opened for the call and closed again", {
   x <- stream_objects()
-  for (kind in names(file_kinds)) {
+  after_call <- character()
+  for (kind in names(stream_file_kinds)) {
     for (ascii in c(FALSE, TRUE)) {
       case <- sprintf("%s, ascii = %s", kind, ascii)
       path <- tempfile("lowmem-unopened-")
-      con <- file_kinds[[kind]]$make(path, "")
+      con <- stream_file_kinds[[kind]]$make(path, "")
       expect_false(isOpen(con))
       # The hook sees the connection while lowmem writes to it.
       during <- NULL
@@ -113,24 +114,28 @@ test_that("a connection that is not open is opened for the call and closed again
         NULL
       }
       lowmem::serialize(x, con, ascii = ascii, refhook = hook)
+      after_call[[case]] <- tryCatch(if (isOpen(con)) "open" else "closed",
+                                     error = conditionMessage)
+      try(close(con), silent = TRUE)
       expect_identical(
         during,
         list(mode = if (ascii) "w" else "wb", text = if (ascii) "text" else "binary",
              opened = "opened"),
         label = case
       )
-      expected <- written_by(kind, if (ascii) "w" else "wb", function(con) {
+      expected <- stream_written_by(kind, if (ascii) "w" else "wb", function(con) {
         base::serialize(x, con, ascii = ascii, refhook = function(e) NULL)
       })
-      expect_identical(file_kinds[[kind]]$read(path), expected, label = case)
-      # As with saveRDS(x, con) or writeLines(x, con), the connection is
-      # closed, not destroyed: it still belongs to the caller, who closes it.
-      state <- tryCatch(if (isOpen(con)) "open" else "closed", error = conditionMessage)
-      expect_identical(state, "closed", label = paste("the connection after the call,", case))
-      try(close(con), silent = TRUE)
+      expect_identical(stream_file_kinds[[kind]]$read(path), expected, label = case)
       unlink(path)
     }
   }
+  # As with saveRDS(x, con) or writeLines(x, con), the connection is
+  # closed, not destroyed: it still belongs to the caller, who closes it.
+  expect_identical(
+    after_call, stats::setNames(rep("closed", length(after_call)), names(after_call)),
+    label = "the state of each connection after the call"
+  )
 })
 
 test_that("saveRDS() leaves an unopened connection closed but valid (the convention followed)", {
@@ -160,15 +165,63 @@ test_that("without `ascii`, the format follows the connection's mode as in base"
   for (kind in c("file", "rawConnection", "textConnection")) {
     mode <- if (kind == "textConnection") "w" else "wb"
     expect_identical(
-      written_by(kind, mode, function(con) lowmem::serialize(x, con, chunk_size = 1000)),
-      written_by(kind, mode, function(con) base::serialize(x, con)),
+      stream_written_by(kind, mode, function(con) lowmem::serialize(x, con, chunk_size = 1000)),
+      stream_written_by(kind, mode, function(con) base::serialize(x, con)),
       label = kind
     )
   }
   expect_identical(
-    written_by("file", "w", function(con) lowmem::serialize(x, con)),
-    written_by("file", "w", function(con) base::serialize(x, con))
+    stream_written_by("file", "w", function(con) lowmem::serialize(x, con)),
+    stream_written_by("file", "w", function(con) base::serialize(x, con))
   )
+})
+
+test_that("a connection opened for appending gets the stream after its content", {
+  path <- tempfile("lowmem-append-")
+  on.exit(unlink(path))
+  x <- stream_objects()
+  writeBin(charToRaw("header"), path)
+  con <- file(path, "ab")
+  lowmem::serialize(x, con, chunk_size = 1000)
+  close(con)
+  expect_identical(stream_file_bytes(path), c(charToRaw("header"), base::serialize(x, NULL)))
+})
+
+test_that("objects written one after another are read back one by one", {
+  path <- tempfile("lowmem-sequence-")
+  on.exit(unlink(path))
+  objects <- list(stream_big_object(), letters, NULL)
+  con <- file(path, "wb")
+  for (x in objects) lowmem::serialize(x, con, chunk_size = 1000)
+  close(con)
+  con <- file(path, "rb")
+  on.exit(close(con), add = TRUE, after = FALSE)
+  for (x in objects) expect_identical(unserialize(con), x)
+  expect_length(readBin(con, "raw", 1), 0)
+})
+
+test_that("bad streaming arguments are errors of class lowmem_error_argument", {
+  con <- rawConnection(raw(0), "wb")
+  on.exit(close(con))
+  for (chunk_size in list(0, -1, NA, Inf, NULL)) {
+    expect_error(lowmem::serialize(1:3, con, chunk_size = chunk_size),
+                 class = "lowmem_error_argument", label = deparse(chunk_size))
+  }
+  for (progress in list("x", c(TRUE, FALSE), 1)) {
+    expect_error(lowmem::serialize(1:3, con, progress = progress),
+                 class = "lowmem_error_argument", label = deparse(progress))
+  }
+  expect_error(lowmem::serialize(1:3, con, refhook = "f"), class = "lowmem_error_argument")
+  expect_length(rawConnectionValue(con), 0)
+})
+
+test_that("progress = NA (the default) draws no bar when not interactive", {
+  skip_if(interactive())
+  x <- stream_big_object()
+  expect_silent(stream_written_by("rawConnection", "wb", function(con) lowmem::serialize(x, con)))
+  expect_silent(stream_written_by("rawConnection", "wb", function(con) {
+    lowmem::serialize(x, con, progress = NA)
+  }))
 })
 
 # ---- connections lowmem cannot write to ------------------------------------
@@ -241,18 +294,24 @@ test_that("a closed (destroyed) connection is base's error", {
 
 test_that("a write that fails is base's error, and the session stays usable", {
   skip_if_not(file.exists("/dev/full"), "no /dev/full")
-  big <- big_object()
+  big <- stream_big_object()
   con <- file("/dev/full", "wb", raw = TRUE)
   expect_identical(base_error(big, con), "error writing to connection")
   for (chunk_size in list(1000, 65536, NULL)) {
     expect_error(
-      if (is.null(chunk_size)) lowmem::serialize(big, con) else lowmem::serialize(big, con, chunk_size = chunk_size),
+      if (is.null(chunk_size)) {
+        lowmem::serialize(big, con)
+      } else {
+        lowmem::serialize(big, con, chunk_size = chunk_size)
+      },
       "error writing to connection", fixed = TRUE
     )
   }
   suppressWarnings(close(con)) # "No space left on device", from flushing
   expect_identical(
-    written_by("rawConnection", "wb", function(con) lowmem::serialize(big, con, chunk_size = 1000)),
+    stream_written_by("rawConnection", "wb", function(con) {
+      lowmem::serialize(big, con, chunk_size = 1000)
+    }),
     base::serialize(big, NULL)
   )
   expect_identical(lowmem::serialize(big, NULL), base::serialize(big, NULL))
@@ -317,7 +376,7 @@ test_that("no write to a connection is larger than chunk_size (strace)", {
   skip_if(Sys.which("mkfifo") == "", "no mkfifo")
   skip_if(system2("strace", c("-o", "/dev/null", "true"), stdout = FALSE, stderr = FALSE) != 0,
           "strace cannot trace processes here")
-  dir <- new_dir()
+  dir <- stream_new_dir()
   on.exit(unlink(dir, recursive = TRUE))
   dir <- normalizePath(dir)
   fifo_path <- file.path(dir, "fifo")
@@ -340,13 +399,14 @@ test_that("no write to a connection is larger than chunk_size (strace)", {
     trace <- file.path(dir, paste0("trace-", chunk_size))
     status <- system2(
       "strace",
-      c("-f", "-qq", "-y", "-s", "0", "-e", "trace=write", "-e", "signal=none", "-o", shQuote(trace),
-        shQuote(rscript), "--vanilla", shQuote(script), shQuote(fifo_path), chunk_size, shQuote(out)),
+      c("-f", "-qq", "-y", "-s", "0", "-e", "trace=write", "-e", "signal=none",
+        "-o", shQuote(trace), shQuote(rscript), "--vanilla", shQuote(script),
+        shQuote(fifo_path), chunk_size, shQuote(out)),
       env = paste0("R_LIBS=", shQuote(paste(.libPaths(), collapse = ":"))),
       stdout = FALSE, stderr = FALSE
     )
     expect_identical(status, 0L)
-    expect_identical(file_bytes(out), expected)
+    expect_identical(stream_file_bytes(out), expected)
     writes <- grep(paste0("<", fifo_path, ">"), readLines(trace), fixed = TRUE, value = TRUE)
     sizes <- as.numeric(sub(".*= ([0-9]+)$", "\\1", writes))
     expect_identical(sum(sizes), as.numeric(length(expected)))
@@ -359,10 +419,10 @@ test_that("no write to a connection is larger than chunk_size (strace)", {
 # ---- progress and refhook --------------------------------------------------
 
 test_that("progress = TRUE draws a bar on stderr non-interactively and writes the same bytes", {
-  x <- list(big_object(), stream_objects())
+  x <- list(stream_big_object(), stream_objects())
   for (chunk_size in c(65536, 1048576)) {
     bar <- capture.output(type = "message", {
-      got <- written_by("rawConnection", "wb", function(con) {
+      got <- stream_written_by("rawConnection", "wb", function(con) {
         lowmem::serialize(x, con, progress = TRUE, chunk_size = chunk_size)
       })
     })
@@ -370,26 +430,28 @@ test_that("progress = TRUE draws a bar on stderr non-interactively and writes th
     expect_match(paste(bar, collapse = ""), "100%", fixed = TRUE)
   }
   bar <- capture.output(type = "message", {
-    got <- written_by("file", "w", function(con) lowmem::serialize(x, con, progress = TRUE))
+    got <- stream_written_by("file", "w", function(con) lowmem::serialize(x, con, progress = TRUE))
   })
   expect_identical(got, base::serialize(x, NULL, ascii = TRUE))
   expect_match(paste(bar, collapse = ""), "100%", fixed = TRUE)
-  expect_silent(written_by("rawConnection", "wb", function(con) {
+  expect_silent(stream_written_by("rawConnection", "wb", function(con) {
     lowmem::serialize(x, con, progress = FALSE)
   }))
 })
 
 test_that("a refhook is called as often as by base, with or without a progress bar", {
-  x <- refhook_object()
-  base_hook <- naming_hook()
+  x <- stream_refhook_object()
+  base_hook <- stream_naming_hook()
   expected <- base::serialize(x, NULL, refhook = base_hook$hook)
   expect_gt(base_hook$calls(), 3)
   for (progress in c(FALSE, TRUE)) {
     for (chunk_size in c(7, 1048576)) {
-      hook <- naming_hook()
-      got <- written_by("rawConnection", "wb", function(con) {
-        suppressMessages(lowmem::serialize(x, con, refhook = hook$hook, chunk_size = chunk_size,
-                                           progress = progress))
+      hook <- stream_naming_hook()
+      capture.output(type = "message", {
+        got <- stream_written_by("rawConnection", "wb", function(con) {
+          lowmem::serialize(x, con, refhook = hook$hook, chunk_size = chunk_size,
+                            progress = progress)
+        })
       })
       label <- sprintf("progress = %s, chunk_size = %s", progress, chunk_size)
       expect_identical(hook$calls(), base_hook$calls(), label = label)
