@@ -1,0 +1,376 @@
+# serialize_to_file(): what saveRDS() writes, streamed in chunks, and all or
+# nothing (issue 3). Helpers: helper-stream.R.
+
+# An object without environments, so that readRDS() gives back an identical one.
+plain_object <- function() {
+  objects <- stream_objects()
+  c(objects[c("df", "altrep", "long_string")], stream_big_object())
+}
+
+# ---- the bytes --------------------------------------------------------------
+
+test_that("compress = FALSE writes saveRDS(compress = FALSE)'s bytes in every format", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  ours <- file.path(dir, "lowmem.rds")
+  theirs <- file.path(dir, "base.rds")
+  objects <- list(small = stream_objects(), big = stream_big_object())
+  for (name in names(objects)) {
+    x <- objects[[name]]
+    for (version in 2:3) {
+      for (ascii in c(FALSE, TRUE, NA)) {
+        saveRDS(x, theirs, ascii = ascii, version = version, compress = FALSE)
+        expected <- stream_file_bytes(theirs)
+        chunk_sizes <- if (name == "big") list(1000, NULL) else list(7, 1000, NULL)
+        for (chunk_size in chunk_sizes) {
+          if (is.null(chunk_size)) {
+            serialize_to_file(x, ours, ascii = ascii, version = version)
+          } else {
+            serialize_to_file(x, ours, ascii = ascii, version = version, chunk_size = chunk_size)
+          }
+          expect_identical(
+            stream_file_bytes(ours), expected,
+            label = sprintf("%s, version = %d, ascii = %s, chunk_size = %s", name, version, ascii,
+                            if (is.null(chunk_size)) "default" else chunk_size)
+          )
+        }
+      }
+    }
+  }
+  expect_identical(stream_dir_entries(dir), c("base.rds", "lowmem.rds"))
+})
+
+test_that("serialize_to_file() returns the path invisibly", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- file.path(dir, "x.rds")
+  expect_invisible(serialize_to_file(1:3, path))
+  expect_identical(withVisible(serialize_to_file(1:3, path))$value, path)
+})
+
+magic <- list(
+  gzip = as.raw(c(0x1f, 0x8b)),
+  bzip2 = charToRaw("BZh"),
+  xz = as.raw(c(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00))
+)
+
+decompressed <- function(path, codec) {
+  stream_read_all(switch(codec, gzip = gzfile(path, "rb"), bzip2 = bzfile(path, "rb"),
+                      xz = xzfile(path, "rb")))
+}
+
+test_that("compressed files are read by readRDS() and decompress to the uncompressed bytes", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  plain_path <- file.path(dir, "plain.rds")
+  path <- file.path(dir, "packed.rds")
+  x <- plain_object()
+  serialize_to_file(x, plain_path)
+  plain <- stream_file_bytes(plain_path)
+  for (compress in list(TRUE, "gzip", "bzip2", "xz")) {
+    codec <- if (isTRUE(compress)) "gzip" else compress
+    # Small chunks make many gzip members; R reads them as one stream.
+    for (chunk_size in list(4096, NULL)) {
+      label <- sprintf("compress = %s, chunk_size = %s", deparse(compress),
+                       if (is.null(chunk_size)) "default" else chunk_size)
+      if (is.null(chunk_size)) {
+        serialize_to_file(x, path, compress = compress)
+      } else {
+        serialize_to_file(x, path, compress = compress, chunk_size = chunk_size)
+      }
+      bytes <- stream_file_bytes(path)
+      expect_identical(bytes[seq_along(magic[[codec]])], magic[[codec]], label = label)
+      expect_lt(length(bytes), length(plain))
+      expect_identical(decompressed(path, codec), plain, label = label)
+      expect_identical(readRDS(path), x, label = label)
+    }
+  }
+  expect_identical(stream_dir_entries(dir), c("packed.rds", "plain.rds"))
+})
+
+test_that("compression levels 1 and 9 are read back", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- file.path(dir, "x.rds")
+  x <- stream_objects()[c("df", "altrep", "long_string")]
+  plain <- base::serialize(x, NULL)
+  for (codec in c("gzip", "bzip2", "xz")) {
+    for (level in c(1, 9)) {
+      label <- sprintf("compress = \"%s\", compression_level = %d", codec, level)
+      serialize_to_file(x, path, compress = codec, compression_level = level)
+      expect_identical(readRDS(path), x, label = label)
+      expect_identical(decompressed(path, codec), plain, label = label)
+    }
+  }
+})
+
+test_that("environments, closures and ALTREP survive a compressed round trip", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- file.path(dir, "x.rds")
+  x <- stream_objects()
+  for (compress in list(FALSE, "gzip", "bzip2", "xz")) {
+    serialize_to_file(x, path, compress = compress, chunk_size = 1000)
+    back <- readRDS(path)
+    expect_identical(base::serialize(back, NULL), base::serialize(x, NULL),
+                     label = paste("compress =", compress))
+    expect_identical(back$env_cycle[[1]]$self, back$env_cycle[[2]])
+  }
+})
+
+test_that("a relative path is written relative to the working directory", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  old_wd <- setwd(dir)
+  on.exit(setwd(old_wd), add = TRUE, after = FALSE)
+  serialize_to_file(letters, "x.rds")
+  expect_identical(readRDS(file.path(dir, "x.rds")), letters)
+  expect_identical(stream_dir_entries(dir), "x.rds")
+})
+
+test_that("a new file gets saveRDS()'s permissions; a replaced file keeps its own", {
+  skip_on_os("windows")
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  ours <- file.path(dir, "lowmem.rds")
+  theirs <- file.path(dir, "base.rds")
+  saveRDS(1:3, theirs)
+  serialize_to_file(1:3, ours)
+  expect_identical(file.mode(ours), file.mode(theirs))
+  Sys.chmod(ours, "0640")
+  serialize_to_file(4:6, ours)
+  expect_identical(file.mode(ours), as.octmode("0640"))
+  expect_identical(readRDS(ours), 4:6)
+})
+
+# ---- arguments ------------------------------------------------------------
+
+test_that("a bad `compress` is saveRDS()'s error", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  for (compress in list("zip", "gz", "")) {
+    msg <- tryCatch(saveRDS(1:3, file.path(dir, "base.rds"), compress = compress),
+                    error = conditionMessage)
+    expect_match(msg, "invalid 'compress' argument", fixed = TRUE)
+    expect_error(serialize_to_file(1:3, file.path(dir, "x.rds"), compress = compress),
+                 msg, fixed = TRUE)
+  }
+  expect_identical(stream_dir_entries(dir), character())
+})
+
+test_that("bad arguments are errors of class lowmem_error_argument, and write nothing", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- file.path(dir, "x.rds")
+  for (bad in list(NA, NA_character_, "", c(path, path), 1, NULL)) {
+    expect_error(serialize_to_file(1:3, bad), class = "lowmem_error_argument",
+                 label = paste(deparse(bad), collapse = ""))
+  }
+  expect_error(serialize_to_file(1:3, path, ascii = "yes"), class = "lowmem_error_argument")
+  expect_error(serialize_to_file(1:3, path, ascii = c(TRUE, FALSE)),
+               class = "lowmem_error_argument")
+  for (level in list(12, -1, NA, "a")) {
+    expect_error(serialize_to_file(1:3, path, compress = "gzip", compression_level = level),
+                 class = "lowmem_error_argument", label = deparse(level))
+  }
+  for (chunk_size in list(0, -1, NA, "a")) {
+    # (The coercion warning "a" also gives is the next test's concern.)
+    suppressWarnings(
+      expect_error(serialize_to_file(1:3, path, chunk_size = chunk_size),
+                   class = "lowmem_error_argument", label = deparse(chunk_size))
+    )
+  }
+  expect_error(serialize_to_file(1:3, path, progress = "x"), class = "lowmem_error_argument")
+  expect_error(serialize_to_file(1:3, path, refhook = "f"), class = "lowmem_error_argument")
+  expect_identical(stream_dir_entries(dir), character())
+})
+
+test_that("a non-numeric chunk_size is an argument error without a coercion warning", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  expect_no_warning(
+    tryCatch(serialize_to_file(1:3, file.path(dir, "x.rds"), chunk_size = "a"),
+             lowmem_error_argument = function(e) NULL)
+  )
+})
+
+# ---- nothing lost: failures leave the old file and no debris ---------------
+
+# Writes an "old" file at `path`; returns its bytes.
+old_file <- function(path) {
+  saveRDS("the old file", path, compress = FALSE)
+  stream_file_bytes(path)
+}
+
+# A following write works: the session is usable.
+expect_usable_session <- function(dir) {
+  path <- file.path(dir, "after.rds")
+  serialize_to_file(list(1:3, "after"), path)
+  expect_identical(readRDS(path), list(1:3, "after"))
+  unlink(path)
+}
+
+test_that("a missing directory is an I/O error naming the path and the reason", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- file.path(dir, "missing", "x.rds")
+  err <- expect_error(serialize_to_file(1:3, path), class = "lowmem_error_io")
+  expect_match(conditionMessage(err), path, fixed = TRUE)
+  expect_match(conditionMessage(err), "No such file or directory", fixed = TRUE)
+  expect_identical(stream_dir_entries(dir), character())
+  expect_usable_session(dir)
+})
+
+test_that("a directory as path is an I/O error and is left alone", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  target <- file.path(dir, "sub")
+  dir.create(target)
+  err <- expect_error(serialize_to_file(1:3, target), class = "lowmem_error_io")
+  expect_match(conditionMessage(err), target, fixed = TRUE)
+  expect_true(dir.exists(target))
+  expect_identical(stream_dir_entries(dir), "sub")
+})
+
+test_that("a directory without write permission is an I/O error; the old file stays", {
+  skip_on_os("windows")
+  dir <- stream_new_dir()
+  on.exit({
+    Sys.chmod(dir, "0755")
+    unlink(dir, recursive = TRUE)
+  })
+  path <- file.path(dir, "x.rds")
+  old <- old_file(path)
+  Sys.chmod(dir, "0555")
+  skip_if(file.access(dir, 2) == 0,
+          "the directory stays writable after chmod 0555 (running as root)")
+  err <- expect_error(serialize_to_file(1:3, path), class = "lowmem_error_io")
+  expect_match(conditionMessage(err), path, fixed = TRUE)
+  expect_match(conditionMessage(err), "Permission denied", fixed = TRUE)
+  expect_identical(stream_file_bytes(path), old)
+  expect_identical(stream_dir_entries(dir), "x.rds")
+  Sys.chmod(dir, "0755")
+  expect_usable_session(dir)
+})
+
+test_that("a full file system is an I/O error; the old file stays, no debris", {
+  with_tiny_tmpfs("64k", function(dir) {
+    path <- file.path(dir, "x.rds")
+    old <- old_file(path)
+    # 200 KB that no codec shrinks below 64 KB.
+    x <- sin(seq_len(25000)) * 1e6
+    for (compress in list(FALSE, "gzip", "bzip2", "xz")) {
+      label <- paste("compress =", compress)
+      err <- expect_error(serialize_to_file(x, path, compress = compress, chunk_size = 8192),
+                          class = "lowmem_error_io", label = label)
+      expect_match(conditionMessage(err), path, fixed = TRUE, label = label)
+      expect_match(conditionMessage(err), "No space left on device", fixed = TRUE, label = label)
+      expect_identical(stream_file_bytes(path), old, label = label)
+      expect_identical(stream_dir_entries(dir), "x.rds", label = label)
+    }
+    expect_usable_session(dir)
+    serialize_to_file("new", path)
+    expect_identical(readRDS(path), "new")
+  })
+})
+
+test_that("a refhook that fails mid-stream leaves the old file and no debris", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- file.path(dir, "x.rds")
+  temp_prefix <- paste0(".x.rds.lowmem-", Sys.getpid(), "-")
+  x <- list(seq_len(5e5) * 2L, new.env(), "never written")
+  for (compress in list(FALSE, "gzip", "bzip2", "xz")) {
+    label <- paste("compress =", compress)
+    old <- old_file(path)
+    seen <- NULL
+    hook <- function(e) {
+      seen <<- file.info(file.path(dir, stream_dir_entries(dir)))["size"]
+      stop("the refhook failed")
+    }
+    expect_error(
+      serialize_to_file(x, path, compress = compress, refhook = hook, chunk_size = 65536),
+      "the refhook failed", fixed = TRUE, label = label
+    )
+    # The hook ran mid-stream: the temporary file existed and had data.
+    temp <- rownames(seen)[startsWith(basename(rownames(seen)), temp_prefix)]
+    expect_length(temp, 1)
+    expect_true(is_lowmem_temp(basename(temp)))
+    if (isFALSE(compress)) expect_gt(seen[temp, "size"], 1e6)
+    expect_identical(stream_file_bytes(path), old, label = label)
+    expect_identical(stream_dir_entries(dir), "x.rds", label = label)
+  }
+  expect_usable_session(dir)
+})
+
+test_that("an interrupt (elapsed time limit) mid-stream leaves the old file and no debris", {
+  dir <- stream_new_dir()
+  on.exit({
+    setTimeLimit()
+    unlink(dir, recursive = TRUE)
+  })
+  path <- file.path(dir, "x.rds")
+  old <- old_file(path)
+  # 800 MB of stream from 8 MB of memory (a vector is written out at each
+  # of its occurrences), cheap to gzip. The time limit is armed from the
+  # refhook, so it certainly fires mid-stream, at lowmem's next interrupt
+  # check (every 16 MB of output).
+  zeros <- numeric(1e6)
+  x <- list(new.env(), rep(list(zeros), 100))
+  seen <- NULL
+  hook <- function(e) {
+    seen <<- stream_dir_entries(dir)
+    setTimeLimit(elapsed = 0.2, transient = TRUE)
+    NULL
+  }
+  expect_error(
+    serialize_to_file(x, path, compress = "gzip", compression_level = 1, refhook = hook),
+    "reached elapsed time limit", fixed = TRUE
+  )
+  setTimeLimit()
+  expect_true(any(is_lowmem_temp(seen)))
+  expect_identical(stream_file_bytes(path), old)
+  expect_identical(stream_dir_entries(dir), "x.rds")
+  expect_usable_session(dir)
+})
+
+# ---- progress and refhook -----------------------------------------------------
+
+test_that("progress = TRUE draws a bar on stderr non-interactively and writes the same file", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- file.path(dir, "x.rds")
+  x <- plain_object()
+  for (compress in list(FALSE, "gzip")) {
+    bar <- capture.output(type = "message", {
+      serialize_to_file(x, path, compress = compress, progress = TRUE, chunk_size = 65536)
+    })
+    expect_match(paste(bar, collapse = ""), "100%", fixed = TRUE)
+    expect_identical(readRDS(path), x)
+  }
+  invisible(capture.output(type = "message", serialize_to_file(x, path, progress = TRUE)))
+  expect_identical(stream_file_bytes(path), base::serialize(x, NULL))
+  expect_silent(serialize_to_file(x, path, progress = FALSE))
+})
+
+test_that("a refhook is called as often as by base, with or without a progress bar", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- file.path(dir, "x.rds")
+  x <- stream_refhook_object()
+  base_hook <- stream_naming_hook()
+  expected <- base::serialize(x, NULL, refhook = base_hook$hook)
+  for (progress in c(FALSE, TRUE)) {
+    for (compress in list(FALSE, "gzip")) {
+      hook <- stream_naming_hook()
+      capture.output(type = "message", {
+        serialize_to_file(x, path, compress = compress, refhook = hook$hook, progress = progress,
+                          chunk_size = 4096)
+      })
+      label <- sprintf("progress = %s, compress = %s", progress, compress)
+      expect_identical(hook$calls(), base_hook$calls(), label = label)
+      bytes <- if (isFALSE(compress)) stream_file_bytes(path) else decompressed(path, "gzip")
+      expect_identical(bytes, expected, label = label)
+    }
+  }
+})
