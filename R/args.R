@@ -26,6 +26,16 @@ describe <- function(x) {
 
 `%||%` <- function(x, y) if (is.null(x)) y else x
 
+check_chunk_size <- function(chunk_size) {
+  ok <- is.numeric(chunk_size) && length(chunk_size) == 1L && !is.na(chunk_size) &&
+    chunk_size >= 1 && chunk_size <= .Machine$integer.max && chunk_size == trunc(chunk_size)
+  if (!ok) {
+    abort("`chunk_size` must be a whole number of bytes from 1 to 2^31 - 1.",
+          class = "lowmem_error_argument")
+  }
+  chunk_size
+}
+
 default_chunk_size <- function() {
   getOption("lowmem.chunk_size", 1048576)
 }

@@ -8,16 +8,17 @@ serialize_to_connection <- function(object, connection, type, version, refhook,
     on.exit(close(connection))
   }
   info <- summary(connection)
-  text <- identical(info$text, "text")
-  if (text && type != 1L) {
-    stop("only ascii format can be written to text mode connections")
-  }
+  # In base R's order: writability first, then the text-mode check.
   if (!identical(info[["can write"]], "yes")) {
     stop("cannot write to this connection")
   }
+  text <- identical(info$text, "text")
+  if (text && !(type %in% c(1L, 2L))) {
+    stop("only ascii format can be written to text mode connections")
+  }
   .Call(
     C_lowmem_serialize_conn, object, connection, text, type, version, refhook,
-    chunk_size, progress_reporter(progress)
+    check_chunk_size(chunk_size), progress_reporter(progress)
   )
 }
 

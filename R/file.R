@@ -10,7 +10,8 @@
 #' to disk and renamed over `path` only when complete. If anything fails
 #' (disk full, permissions, a refhook that errors, an interrupt), the
 #' temporary file is removed and an existing file at `path` is left as it
-#' was.
+#' was. If `path` is a symbolic link, the file it points to is replaced, as
+#' `saveRDS()` would write it; the link stays.
 #'
 #' Gzip is compressed by libdeflate on worker threads (up to the number of
 #' cores, at most 4), each block of `chunk_size` bytes as its own gzip
@@ -55,7 +56,7 @@ serialize_to_file <- function(object, path, compress = FALSE, ascii = FALSE,
   check_refhook(refhook)
   .Call(
     C_lowmem_serialize_file, object, path.expand(path), codec, as.integer(level),
-    type, version, refhook, chunk_size, progress_reporter(progress)
+    type, version, refhook, check_chunk_size(chunk_size), progress_reporter(progress)
   )
   invisible(path)
 }

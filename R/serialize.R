@@ -17,8 +17,10 @@
 #'   written to a connection in chunks of `chunk_size` bytes, so the extra
 #'   memory is one chunk whatever the object's size; the bytes are those
 #'   `base::serialize()` writes to the same connection. A connection that is
-#'   not open is opened (`"wb"`, or `"w"` for ASCII) and closed afterwards;
-#'   base R 4.2 refuses such a connection instead.
+#'   not open is opened (`"wb"`, or `"w"` for ASCII) and closed afterwards
+#'   with [close()], which in R code also destroys it (`saveRDS()` closes
+#'   without destroying, which only R's internals can do); base R 4.2's
+#'   `serialize()` refuses such a connection instead.
 #' @param ascii As in [base::serialize()]: `TRUE` writes the ASCII format,
 #'   `NA` ASCII with hexadecimal doubles.
 #' @param xdr As in [base::serialize()]: `FALSE` writes native binary

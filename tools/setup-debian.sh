@@ -13,6 +13,7 @@ packages=(
   xz-utils            # the vendored crate tarball
   pandoc              # the vignette (R CMD build)
   qpdf                # R CMD check --as-cran: PDF size checks
+  strace              # a test that counts write(2) calls per chunk
 )
 
 missing=()

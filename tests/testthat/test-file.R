@@ -374,3 +374,17 @@ test_that("a refhook is called as often as by base, with or without a progress b
     }
   }
 })
+
+test_that("a symbolic link is written through, as saveRDS() writes", {
+  dir <- tempfile("lowmem-link-")
+  dir.create(file.path(dir, "real"), recursive = TRUE)
+  on.exit(unlink(dir, recursive = TRUE))
+  real <- file.path(dir, "real", "x.rds")
+  link <- file.path(dir, "x.rds")
+  writeLines("old", real)
+  skip_if_not(file.symlink(file.path("real", "x.rds"), link), "cannot make symbolic links here")
+  lowmem::serialize_to_file(1:10, link)
+  expect_identical(Sys.readlink(link), file.path("real", "x.rds"))
+  expect_identical(readRDS(real), 1:10)
+  expect_identical(list.files(file.path(dir, "real"), all.files = TRUE, no.. = TRUE), "x.rds")
+})

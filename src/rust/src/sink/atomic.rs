@@ -5,6 +5,10 @@
 //! over the target. Dropping an uncommitted [`AtomicFile`] removes the
 //! temporary file, so a failure (disk full, an R error, an interrupt) leaves
 //! an existing target byte-for-byte untouched and no debris behind.
+//!
+//! A target that is a symbolic link is written through, as `saveRDS()`
+//! writes: the temporary file goes next to the file the link points to, and
+//! replaces that file, not the link.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -17,23 +21,44 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Debug)]
 pub struct AtomicFile {
+    /// The path as given, for messages.
     target: PathBuf,
+    /// The file replaced: `target` with symbolic links followed.
+    dest: PathBuf,
     temp: PathBuf,
     committed: bool,
+}
+
+/// Follows symbolic links (at most 40, as the kernel does) to the file a
+/// write to `path` reaches; a dangling link gives the path it points to.
+fn follow_links(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        let is_link = fs::symlink_metadata(&p).map(|m| m.file_type().is_symlink()).unwrap_or(false);
+        let Some(link) = is_link.then(|| fs::read_link(&p).ok()).flatten() else {
+            break;
+        };
+        p = match p.parent() {
+            Some(dir) if link.is_relative() => dir.join(link),
+            _ => link,
+        };
+    }
+    p
 }
 
 impl AtomicFile {
     /// Creates the temporary file next to `target`; returns it open for writing.
     pub fn create(target: &Path) -> Result<(Self, File)> {
         let io_err = |source| Error::Io { path: target.display().to_string(), source };
-        let name = target
+        let dest = follow_links(target);
+        let name = dest
             .file_name()
             .ok_or_else(|| io_err(io::Error::new(io::ErrorKind::InvalidInput, "not a file name")))?;
-        let dir = match target.parent() {
+        let dir = match dest.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        if fs::metadata(target).map(|m| m.is_dir()).unwrap_or(false) {
+        if fs::metadata(&dest).map(|m| m.is_dir()).unwrap_or(false) {
             return Err(io_err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory")));
         }
         let mut temp_name = std::ffi::OsString::from(".");
@@ -46,10 +71,10 @@ impl AtomicFile {
         let temp = dir.join(temp_name);
         let file = OpenOptions::new().write(true).create_new(true).open(&temp).map_err(io_err)?;
         // Keep the mode of a file we replace, as writing it in place would.
-        if let Ok(meta) = fs::metadata(target) {
+        if let Ok(meta) = fs::metadata(&dest) {
             let _ = file.set_permissions(meta.permissions());
         }
-        Ok((Self { target: target.to_path_buf(), temp, committed: false }, file))
+        Ok((Self { target: target.to_path_buf(), dest, temp, committed: false }, file))
     }
 
     /// Syncs `file` (which must be the temporary file, fully written) and
@@ -58,10 +83,10 @@ impl AtomicFile {
         let io_err = |source| Error::Io { path: self.target.display().to_string(), source };
         file.sync_all().map_err(io_err)?;
         drop(file);
-        fs::rename(&self.temp, &self.target).map_err(io_err)?;
+        fs::rename(&self.temp, &self.dest).map_err(io_err)?;
         self.committed = true;
         // Make the rename itself durable; a failure here does not undo it.
-        if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = self.dest.parent().filter(|d| !d.as_os_str().is_empty()) {
             if let Ok(d) = File::open(dir) {
                 let _ = d.sync_all();
             }
@@ -133,6 +158,22 @@ mod tests {
         let err = AtomicFile::create(&target).unwrap_err().to_string();
         assert!(err.contains("no/such/dir/out.rds"), "{err}");
         assert!(err.contains("No such file or directory"), "{err}");
+    }
+
+    #[test]
+    fn a_symbolic_link_is_written_through() {
+        let dir = scratch("symlink");
+        fs::create_dir_all(dir.join("real")).unwrap();
+        let real = dir.join("real/out.rds");
+        fs::write(&real, b"old").unwrap();
+        let link = dir.join("link.rds");
+        std::os::unix::fs::symlink("real/out.rds", &link).unwrap();
+        let (atomic, mut file) = AtomicFile::create(&link).unwrap();
+        file.write_all(b"new").unwrap();
+        atomic.commit(file).unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays");
+        assert_eq!(fs::read(&real).unwrap(), b"new");
+        assert_eq!(entries(&dir.join("real")), vec!["out.rds"]);
     }
 
     #[test]
