@@ -4,7 +4,10 @@
 //! * [`ffi`]: the C ABI the package's C layer calls; the only FFI code.
 //! * [`error`]: the error type; errors reach R as conditions raised by C
 //!   after Rust has returned.
+//! * [`format`]: a native writer of the format for plain data (its C ABI
+//!   in `format::job`).
 
 pub mod error;
 pub mod ffi;
+pub mod format;
 pub mod sink;
