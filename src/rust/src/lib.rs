@@ -6,8 +6,11 @@
 //!   after Rust has returned.
 //! * [`format`]: a native writer of the format for plain data (its C ABI
 //!   in `format::job`).
+//! * [`rapi`]: read access to R objects for the native writer; the only
+//!   module that calls R.
 
 pub mod error;
 pub mod ffi;
 pub mod format;
+pub mod rapi;
 pub mod sink;

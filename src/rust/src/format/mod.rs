@@ -10,9 +10,15 @@
 //! * [`encode`]: per-format encoders over a counting or writing destination.
 //! * [`header`]: the stream header.
 //! * [`refs`]: the reference table (symbols).
+//! * [`altrep`]: what R writes for ALTREP objects of the base classes.
+//! * [`walk`]: the explicit-stack object walker.
+//! * [`job`]: passes over an object and their C ABI.
 
+pub mod altrep;
 pub mod ascii;
 pub mod encode;
 pub mod flags;
 pub mod header;
+pub mod job;
 pub mod refs;
+pub mod walk;
