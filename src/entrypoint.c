@@ -8,6 +8,8 @@
 static const R_CallMethodDef call_methods[] = {
     {"lowmem_serialize_raw", (DL_FUNC) &lowmem_serialize_raw, 4},
     {"lowmem_serialized_size", (DL_FUNC) &lowmem_serialized_size, 4},
+    {"lowmem_serialize_path", (DL_FUNC) &lowmem_serialize_path, 4},
+    {"lowmem_bench_floor", (DL_FUNC) &lowmem_bench_floor, 2},
     {NULL, NULL, 0}
 };
 

@@ -10,4 +10,11 @@ void lm_abort(const char *klass, const char *msg);
 SEXP lowmem_serialize_raw(SEXP object, SEXP type, SEXP version, SEXP refhook);
 SEXP lowmem_serialized_size(SEXP object, SEXP type, SEXP version, SEXP refhook);
 
+/* The native writer (native.c): the result, or NULL if it does not cover
+   the object (then R's writer is used). */
+SEXP lm_native_raw(SEXP object, R_pstream_format_t type, int version, int has_hook);
+SEXP lm_native_size(SEXP object, R_pstream_format_t type, int version, int has_hook);
+SEXP lowmem_serialize_path(SEXP object, SEXP type, SEXP version, SEXP refhook);
+SEXP lowmem_bench_floor(SEXP x, SEXP size);
+
 #endif

@@ -156,12 +156,19 @@ static double count_pass(lm_call *c)
 
 static SEXP size_body(void *data)
 {
-    return Rf_ScalarReal(count_pass((lm_call *) data));
+    lm_call *c = (lm_call *) data;
+    /* Plain data: sized by the native writer (native.c), O(nodes). */
+    SEXP native = lm_native_size(c->object, c->type, c->version, c->hook_state != R_NilValue);
+    if (native != NULL) return native;
+    return Rf_ScalarReal(count_pass(c));
 }
 
 static SEXP raw_body(void *data)
 {
     lm_call *c = (lm_call *) data;
+    /* Plain data: written by the native writer (native.c). */
+    SEXP native = lm_native_raw(c->object, c->type, c->version, c->hook_state != R_NilValue);
+    if (native != NULL) return native;
     double n = count_pass(c);
     if (n > (double) R_XLEN_T_MAX)
         lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
