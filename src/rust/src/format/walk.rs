@@ -16,7 +16,7 @@
 //! write: an uncovered object is always found before any of the output is
 //! used (the sizing pass walks the whole object first).
 
-use super::altrep::{self, BaseClass, Plan};
+use super::altrep::{self, BaseClass, Elements, Plan};
 use super::encode::Encoder;
 use super::flags::{self, pseudo, sexptype::*};
 use super::header::Header;
@@ -81,6 +81,9 @@ enum Task {
     Strings { source: Sexp, next: usize, len: usize },
     /// Write elements `next..len` of a plain atomic vector.
     Atoms { source: Sexp, atom: Atom, next: usize, len: usize },
+    /// Write elements `next..len` of a compact sequence `first + step * i`
+    /// (ints if `int`, else doubles).
+    Sequence { first: f64, step: f64, int: bool, next: usize, len: usize },
 }
 
 /// One pass over an object: the header, then the object.
@@ -131,6 +134,10 @@ impl Walk {
                     self.atoms(enc, source, atom, next, len, budget)?;
                     None
                 }
+                Task::Sequence { first, step, int, next, len } => {
+                    self.sequence(enc, first, step, int, next, len, budget)?;
+                    None
+                }
             };
             if let Some(reason) = outcome {
                 return Ok(Step::Uncovered(reason));
@@ -146,21 +153,16 @@ impl Walk {
     /// if `x` is not covered. The order of the tests is `WriteItem`'s.
     fn item<E: Encoder>(&mut self, enc: &mut E, x: Sexp) -> Result<Option<&'static str>> {
         if x.is_altrep() {
-            if self.header.version < 3 {
-                // Version 2 writes ALTREP objects with their elements, read
-                // through methods that may allocate (and change the object).
-                return Ok(Some("ALTREP object in a version-2 stream"));
-            }
             let Some(class) = self.altrep_class(x) else {
                 return Ok(Some("ALTREP object of a class other than base R's compact, wrapper and deferred-string classes"));
             };
-            return match altrep::plan(x, class) {
+            return match altrep::plan(x, class, self.header.version) {
                 Plan::State(state) => self.altrep_item(enc, x, &[Task::Item(state)]),
                 Plan::WrapperState { wrapped, metadata } => {
                     let cons = flags::pack_flags(LISTSXP, 0, false, false, false);
                     self.altrep_item(enc, x, &[Task::Word(cons), Task::Item(wrapped), Task::Item(metadata)])
                 }
-                Plan::Ordinary { source } => self.vector(enc, x, source),
+                Plan::Ordinary(elements) => self.vector(enc, x, elements),
                 Plan::Uncovered(reason) => Ok(Some(reason)),
             };
         }
@@ -204,7 +206,7 @@ impl Walk {
                 }
             }
             CHARSXP => charsxp(enc, x)?,
-            LGLSXP | INTSXP | REALSXP | CPLXSXP | RAWSXP | STRSXP => return self.vector(enc, x, x),
+            LGLSXP | INTSXP | REALSXP | CPLXSXP | RAWSXP | STRSXP => return self.vector(enc, x, Elements::Plain(x)),
             VECSXP | EXPRSXP => {
                 let attrib = x.attrib();
                 enc.int(flags::pack_flags(sexptype, x.levels(), x.is_object(), !attrib.is_null(), false))?;
@@ -244,26 +246,35 @@ impl Walk {
     }
 
     /// An atomic or character vector: flags of `x`, then the length and
-    /// elements of `source` (`x` itself, or for an ALTREP object written
-    /// as an ordinary vector, the plain vector holding its elements), then
-    /// the attributes of `x`.
-    fn vector<E: Encoder>(&mut self, enc: &mut E, x: Sexp, source: Sexp) -> Result<Option<&'static str>> {
-        debug_assert!(!source.is_altrep());
+    /// elements (`x`'s own, or for an ALTREP object written as an ordinary
+    /// vector, those [`altrep::plan`] found), then the attributes of `x`.
+    fn vector<E: Encoder>(&mut self, enc: &mut E, x: Sexp, elements: Elements) -> Result<Option<&'static str>> {
         let sexptype = x.sexptype();
         let attrib = x.attrib();
+        let len = match elements {
+            Elements::Plain(source) => source.xlength(),
+            Elements::IntSeq { len, .. } | Elements::RealSeq { len, .. } => len,
+        };
+        let Ok(ulen) = usize::try_from(len) else {
+            return Ok(Some("vector longer than this machine's address space"));
+        };
         enc.int(flags::pack_flags(sexptype, x.levels(), x.is_object(), !attrib.is_null(), false))?;
-        let len = source.xlength();
         length(enc, len)?;
         if !attrib.is_null() {
             self.stack.push(Task::Item(attrib));
         }
-        let Ok(len) = usize::try_from(len) else {
-            return Ok(Some("vector longer than this machine's address space"));
-        };
-        if len > 0 {
-            self.stack.push(match Atom::of(sexptype) {
-                Some(atom) => Task::Atoms { source, atom, next: 0, len },
-                None => Task::Strings { source, next: 0, len },
+        if ulen > 0 {
+            self.stack.push(match elements {
+                Elements::Plain(source) => match Atom::of(sexptype) {
+                    Some(atom) => Task::Atoms { source, atom, next: 0, len: ulen },
+                    None => Task::Strings { source, next: 0, len: ulen },
+                },
+                Elements::IntSeq { first, step, .. } => {
+                    Task::Sequence { first: first as f64, step: step as f64, int: true, next: 0, len: ulen }
+                }
+                Elements::RealSeq { first, step, .. } => {
+                    Task::Sequence { first, step, int: false, next: 0, len: ulen }
+                }
             });
         }
         Ok(None)
@@ -312,6 +323,48 @@ impl Walk {
         }
         if end < len {
             self.stack.push(Task::Atoms { source, atom, next: end, len });
+        }
+        Ok(())
+    }
+
+    /// Writes elements `next..` of a compact sequence, computed as R's
+    /// Dataptr methods compute them (`first + i` / `first - i`), in chunks
+    /// through a small buffer.
+    #[allow(clippy::too_many_arguments)]
+    fn sequence<E: Encoder>(
+        &mut self,
+        enc: &mut E,
+        first: f64,
+        step: f64,
+        int: bool,
+        next: usize,
+        len: usize,
+        budget: u64,
+    ) -> Result<()> {
+        const CHUNK: usize = 4096;
+        let end = len.min(next.saturating_add(usize::try_from(budget / 8).unwrap_or(usize::MAX).max(1)));
+        let mut i = next;
+        while i < end {
+            let n = CHUNK.min(end - i);
+            if int {
+                let (first, step) = (first as i64, step as i64);
+                let mut buf = [0i32; CHUNK];
+                for (k, v) in buf[..n].iter_mut().enumerate() {
+                    *v = (first + step * (i + k) as i64) as i32;
+                }
+                enc.ints(&buf[..n])?;
+            } else {
+                let mut buf = [0f64; CHUNK];
+                for (k, v) in buf[..n].iter_mut().enumerate() {
+                    // R: n1 + i (inc 1) or n1 - i (inc -1), i converted to double.
+                    *v = if step > 0.0 { first + (i + k) as f64 } else { first - (i + k) as f64 };
+                }
+                enc.doubles(&buf[..n])?;
+            }
+            i += n;
+        }
+        if end < len {
+            self.stack.push(Task::Sequence { first, step, int, next: end, len });
         }
         Ok(())
     }
