@@ -20,7 +20,6 @@
 #include <Rinternals.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "lowmem.h"
 #include "lowmem_c.h"
@@ -121,21 +120,6 @@ static int begin_pass(native_call *c, R_pstream_format_t type, unsigned char *bu
     return 1;
 }
 
-/* Asks the kernel for transparent huge pages on the 2 MB-aligned part of
-   the output: one fault per 2 MB instead of one per 4 KB while it is
-   first written. The raw vector's data was just allocated and not yet
-   touched (R does not initialise raw vectors). */
-static void advise_huge_pages(unsigned char *p, size_t n)
-{
-#ifdef MADV_HUGEPAGE
-    const uintptr_t huge = (uintptr_t) 2 * 1024 * 1024;
-    uintptr_t start = ((uintptr_t) p + huge - 1) & ~(huge - 1);
-    uintptr_t end = ((uintptr_t) p + n) & ~(huge - 1);
-    if (end > start && getenv("LOWMEM_NO_THP") == NULL)
-        (void) madvise((void *) start, end - start, MADV_HUGEPAGE);
-#endif
-}
-
 static SEXP native_body(void *data)
 {
     native_call *c = (native_call *) data;
@@ -169,7 +153,6 @@ static SEXP native_body(void *data)
     if (n > (double) R_XLEN_T_MAX)
         lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
     SEXP result = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) n));
-    advise_huge_pages(RAW(result), (size_t) n);
     begin_pass(c, c->type, RAW(result), (size_t) n);
     if (!run_pass(c, "writing"))
         lm_abort("lowmem_error_internal",
