@@ -241,6 +241,29 @@ impl Sexp {
         }
     }
 
+    /// The byte count of a CHARSXP.
+    pub fn char_len(self) -> usize {
+        debug_assert_eq!(self.sexptype(), sexptype::CHARSXP);
+        // SAFETY: a CHARSXP (callers check); never a long vector.
+        unsafe { LENGTH(self.0) as usize }
+    }
+
+    /// Hints the CPU to fetch the object's header (and the first bytes of
+    /// its data) into the cache: the strings of a character vector are
+    /// scattered over the heap, and fetching a few ahead overlaps the misses.
+    #[inline]
+    pub fn prefetch(self) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch never faults, whatever the address; SSE is part
+        // of the x86_64 baseline.
+        #[allow(unused_unsafe)]
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>(self.0.cast::<i8>());
+            _mm_prefetch::<_MM_HINT_T0>(self.0.cast::<i8>().wrapping_add(64));
+        }
+    }
+
     pub fn printname(self) -> Sexp {
         debug_assert_eq!(self.sexptype(), sexptype::SYMSXP);
         // SAFETY: a SYMSXP (callers check).

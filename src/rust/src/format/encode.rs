@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 
 /// Where encoded bytes go.
 pub trait Dest {
+    /// True if the destination only counts (the bytes are never looked at).
+    const COUNTS: bool;
+
     /// Reserves the next `n` bytes of the stream. Returns the bytes to fill
     /// when writing, `None` when only counting.
     fn take(&mut self, n: usize) -> Result<Option<&mut [u8]>>;
@@ -28,6 +31,8 @@ pub struct Count {
 }
 
 impl Dest for Count {
+    const COUNTS: bool = true;
+
     #[inline]
     fn take(&mut self, n: usize) -> Result<Option<&mut [u8]>> {
         self.bytes += n as u64;
@@ -68,6 +73,8 @@ impl<'a> Slice<'a> {
 }
 
 impl Dest for Slice<'_> {
+    const COUNTS: bool = false;
+
     #[inline]
     fn take(&mut self, n: usize) -> Result<Option<&mut [u8]>> {
         let start = self.pos;
@@ -88,6 +95,13 @@ impl Dest for Slice<'_> {
 /// of these. Complex vectors are written as their doubles (real, imaginary,
 /// real, ...), which is what R does in every format.
 pub trait Encoder {
+    /// True if the encoder only counts a binary stream: then the size of
+    /// every item depends only on lengths, and the walker may skip reading
+    /// values (string bytes, gp bits) and call [`Encoder::skip`] instead.
+    const SIZES_ONLY: bool;
+    /// Accounts for `n` bytes whose values do not matter (only valid when
+    /// `SIZES_ONLY`).
+    fn skip(&mut self, n: usize) -> Result<()>;
     /// The 2-byte format magic ("X\n", "B\n" or "A\n").
     fn magic(&mut self) -> Result<()>;
     /// One int: a flags word, a length, a count, an element.
@@ -132,6 +146,12 @@ pub fn xdr_ints(src: &[i32], dst: &mut [u8]) {
 }
 
 impl<D: Dest> Encoder for Xdr<D> {
+    const SIZES_ONLY: bool = D::COUNTS;
+
+    fn skip(&mut self, n: usize) -> Result<()> {
+        self.0.take(n).map(|_| ())
+    }
+
     fn magic(&mut self) -> Result<()> {
         put(&mut self.0, b"X\n")
     }
@@ -170,6 +190,12 @@ impl<D: Dest> Encoder for Xdr<D> {
 }
 
 impl<D: Dest> Encoder for Native<D> {
+    const SIZES_ONLY: bool = D::COUNTS;
+
+    fn skip(&mut self, n: usize) -> Result<()> {
+        self.0.take(n).map(|_| ())
+    }
+
     fn magic(&mut self) -> Result<()> {
         put(&mut self.0, b"B\n")
     }
@@ -208,6 +234,13 @@ impl<D: Dest> Encoder for Native<D> {
 }
 
 impl<D: Dest> Encoder for Ascii<D> {
+    // Text sizes depend on the values.
+    const SIZES_ONLY: bool = false;
+
+    fn skip(&mut self, n: usize) -> Result<()> {
+        self.dest.take(n).map(|_| ())
+    }
+
     fn magic(&mut self) -> Result<()> {
         put(&mut self.dest, b"A\n")
     }

@@ -285,9 +285,17 @@ impl Walk {
     fn strings<E: Encoder>(&mut self, enc: &mut E, source: Sexp, next: usize, len: usize, budget: u64) -> Result<()> {
         // SAFETY: `source` is a plain STRSXP (see `vector`), alive for the pass.
         let elements = unsafe { source.strings() };
+        // How many strings ahead to prefetch (see Sexp::prefetch).
+        const AHEAD: usize = 16;
         let start = enc.position();
         let mut i = next;
+        for &ahead in &elements[next..len.min(next + AHEAD)] {
+            ahead.prefetch();
+        }
         while i < len {
+            if let Some(&ahead) = elements.get(i + AHEAD) {
+                ahead.prefetch();
+            }
             charsxp(enc, elements[i])?;
             i += 1;
             if enc.position() - start >= budget {
@@ -385,6 +393,10 @@ impl Walk {
 /// `-1` for NA_character_, or the byte count and the bytes.
 #[inline]
 fn charsxp<E: Encoder>(enc: &mut E, c: Sexp) -> Result<()> {
+    if E::SIZES_ONLY {
+        // Counting a binary stream: flags word, length word, bytes.
+        return if c.is_na_string() { enc.skip(8) } else { enc.skip(8 + c.char_len()) };
+    }
     enc.int(flags::pack_flags(CHARSXP, c.levels(), c.is_object(), false, false))?;
     if c.is_na_string() {
         return enc.int(-1);
