@@ -337,6 +337,30 @@ test_that("the default version is R's", {
   expect_identical(lowmem::serialize(x, NULL, version = NULL), base::serialize(x, NULL))
 })
 
+# Runs `code` in a fresh Rscript with environment `env`; returns its last
+# line of output.
+native_in_subprocess <- function(code, env) {
+  lib <- dirname(system.file(package = "lowmem"))
+  out <- system2(file.path(R.home("bin"), "Rscript"), c("-e", shQuote(code)),
+                 env = c(paste0("R_LIBS=", lib), env), stdout = TRUE, stderr = TRUE)
+  tail(out, 1)
+}
+
+test_that("the session's default version and native encoding are R's", {
+  skip_on_cran()
+  code <- paste(
+    "x <- list(1:3, 'caf\\u00e9', quote(a))",
+    "same <- identical(lowmem::serialize(x, NULL), base::serialize(x, NULL))",
+    "path <- lowmem:::serialize_path(x)",
+    "cat(same, path, rawToChar(base::serialize(x, NULL, ascii = TRUE)[1:60]) |> strsplit('\\n') |> unlist() |> head(6) |> paste(collapse = ','), '\\n')",
+    sep = "; "
+  )
+  v2 <- native_in_subprocess(code, "R_DEFAULT_SERIALIZE_VERSION=2")
+  expect_match(v2, "^TRUE native A,2,", fixed = FALSE)
+  c_locale <- native_in_subprocess(code, "LC_ALL=C")
+  expect_match(c_locale, "^TRUE native A,3,.*ANSI_X3.4-1968")
+})
+
 test_that("large vectors cross the 16 MB steps intact", {
   set.seed(1)
   x <- list(runif(3e6), sample.int(1e6, 5e6, replace = TRUE), as.raw(sample(0:255, 2e7, TRUE)),
