@@ -116,6 +116,19 @@ pub trait Encoder {
     fn string(&mut self, bytes: &[u8]) -> Result<()>;
     /// Bytes of output so far.
     fn position(&self) -> u64;
+
+    /// A whole CHARSXP item: its flags word, then `-1` for NA_character_
+    /// (`bytes` is `None`), or the byte count and the bytes.
+    fn charsxp(&mut self, flags: i32, bytes: Option<&[u8]>) -> Result<()> {
+        self.int(flags)?;
+        match bytes {
+            None => self.int(-1),
+            Some(bytes) => {
+                self.int(bytes.len() as i32)?;
+                self.string(bytes)
+            }
+        }
+    }
 }
 
 /// Big-endian binary (`X\n`).
@@ -147,6 +160,20 @@ pub fn xdr_ints(src: &[i32], dst: &mut [u8]) {
 
 impl<D: Dest> Encoder for Xdr<D> {
     const SIZES_ONLY: bool = D::COUNTS;
+
+    /// One reservation per string (the hot loop of character vectors).
+    #[inline]
+    fn charsxp(&mut self, flags: i32, bytes: Option<&[u8]>) -> Result<()> {
+        let len = bytes.map_or(0, <[u8]>::len);
+        if let Some(dst) = self.0.take(8 + len)? {
+            dst[..4].copy_from_slice(&flags.to_be_bytes());
+            dst[4..8].copy_from_slice(&bytes.map_or(-1, |b| b.len() as i32).to_be_bytes());
+            if let Some(bytes) = bytes {
+                dst[8..].copy_from_slice(bytes);
+            }
+        }
+        Ok(())
+    }
 
     fn skip(&mut self, n: usize) -> Result<()> {
         self.0.take(n).map(|_| ())
@@ -191,6 +218,20 @@ impl<D: Dest> Encoder for Xdr<D> {
 
 impl<D: Dest> Encoder for Native<D> {
     const SIZES_ONLY: bool = D::COUNTS;
+
+    /// One reservation per string (the hot loop of character vectors).
+    #[inline]
+    fn charsxp(&mut self, flags: i32, bytes: Option<&[u8]>) -> Result<()> {
+        let len = bytes.map_or(0, <[u8]>::len);
+        if let Some(dst) = self.0.take(8 + len)? {
+            dst[..4].copy_from_slice(&flags.to_ne_bytes());
+            dst[4..8].copy_from_slice(&bytes.map_or(-1, |b| b.len() as i32).to_ne_bytes());
+            if let Some(bytes) = bytes {
+                dst[8..].copy_from_slice(bytes);
+            }
+        }
+        Ok(())
+    }
 
     fn skip(&mut self, n: usize) -> Result<()> {
         self.0.take(n).map(|_| ())
@@ -429,6 +470,29 @@ mod tests {
             }
             .unwrap();
         }
+    }
+
+    #[test]
+    fn charsxp_items_are_the_same_in_one_piece() {
+        fn items<E: Encoder>(e: &mut E) -> Result<()> {
+            e.charsxp(0x40009, Some(b"abc"))?;
+            e.charsxp(0x9, None)?;
+            e.charsxp(0x40009, Some(b""))
+        }
+        let mut one = vec![0u8; 11 + 8 + 8];
+        items(&mut Xdr(Slice::new(&mut one))).unwrap();
+        assert_eq!(hex(&one), "0004000900000003616263" .to_owned() + "00000009ffffffff" + "0004000900000000");
+        let mut native = vec![0u8; one.len()];
+        items(&mut Native(Slice::new(&mut native))).unwrap();
+        let mut expected = Vec::new();
+        for w in [0x40009i32, 3] {
+            expected.extend_from_slice(&w.to_ne_bytes());
+        }
+        expected.extend_from_slice(b"abc");
+        for w in [0x9i32, -1, 0x40009, 0] {
+            expected.extend_from_slice(&w.to_ne_bytes());
+        }
+        assert_eq!(native, expected);
     }
 
     #[test]

@@ -418,15 +418,13 @@ fn charsxp<E: Encoder>(enc: &mut E, c: Sexp) -> Result<()> {
         // Counting a binary stream: flags word, length word, bytes.
         return if c.is_na_string() { enc.skip(8) } else { enc.skip(8 + c.char_len()) };
     }
-    enc.int(flags::pack_flags(CHARSXP, c.levels(), c.is_object(), false, false))?;
+    let flags = flags::pack_flags(CHARSXP, c.levels(), c.is_object(), false, false);
     if c.is_na_string() {
-        return enc.int(-1);
+        return enc.charsxp(flags, None);
     }
     // SAFETY: `c` is a CHARSXP (a STRSXP element or a print name), alive
     // for the pass.
-    let bytes = unsafe { c.char_bytes() };
-    enc.int(bytes.len() as i32)?;
-    enc.string(bytes)
+    enc.charsxp(flags, Some(unsafe { c.char_bytes() }))
 }
 
 fn length<E: Encoder>(enc: &mut E, len: u64) -> Result<()> {
