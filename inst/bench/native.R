@@ -5,6 +5,12 @@
 #   Rscript inst/bench/native.R [reps]            all cases, `reps` runs each
 #   Rscript inst/bench/native.R case <object> <method>   one run (internal)
 #
+# Methods ending in _nogc run with `Rscript --min-vsize=4G`: allocating the
+# output then triggers no garbage collection, so they time the writers
+# alone. Otherwise allocating a large result usually triggers one full
+# collection, in base R and lowmem alike, whose cost grows with the number
+# of objects on the heap (columns "GCs in call" and "one full GC").
+#
 # Writes results/native.csv (every run), results/native-table.md (medians)
 # and results/native-session-info.txt. Time is elapsed seconds and CPU
 # seconds (user + system: steadier on a shared machine). Peak extra memory
@@ -56,13 +62,17 @@ methods <- list(
   # doubles byte-swapped into it (allocation, page faults, the swap).
   floor_raw = function(x) length(lowmem:::bench_floor(x[[1]], lowmem::serialized_size(x)))
 )
+# The same, run with a vector heap so large (Rscript --min-vsize=4G) that
+# allocating the output triggers no garbage collection: the writer's own time.
+methods$base_raw_nogc <- methods$base_raw
+methods$lowmem_raw_nogc <- methods$lowmem_raw
 
 plan <- list(
   seed_df = c("base_raw", "lowmem_raw", "floor_raw", "base_raw_native", "lowmem_raw_native",
               "base_size", "lowmem_size"),
-  mixed_df = c("base_raw", "lowmem_raw", "lowmem_size"),
-  strings_df = c("base_raw", "lowmem_raw", "lowmem_size"),
-  small_lists = c("base_raw", "lowmem_raw", "lowmem_size")
+  mixed_df = c("base_raw", "lowmem_raw", "base_raw_nogc", "lowmem_raw_nogc", "lowmem_size"),
+  strings_df = c("base_raw", "lowmem_raw", "base_raw_nogc", "lowmem_raw_nogc", "lowmem_size"),
+  small_lists = c("base_raw", "lowmem_raw", "base_raw_nogc", "lowmem_raw_nogc", "lowmem_size")
 )
 
 status_kb <- function(field) {
@@ -78,19 +88,33 @@ run_one <- function(object, method) {
     invisible(f(x))
     reps <- 1000L
     t <- system.time(for (i in seq_len(reps)) bytes <- f(x))
-    cat(sprintf("%s,%s,%.0f,%.6f,%.6f,%.1f,%.1f,%s\n", object, method, bytes,
+    cat(sprintf("%s,%s,%.0f,%.6f,%.6f,%.1f,%.1f,%s,%d,%.4f\n", object, method, bytes,
                 t[["elapsed"]] / reps, (t[["user.self"]] + t[["sys.self"]]) / reps, 0, 0,
-                lowmem:::serialize_path(x)))
+                lowmem:::serialize_path(x), 0L, 0))
     return(invisible())
   }
   invisible(gc())
+  # Count the garbage collections during the call (R reports them on the
+  # message stream with gcinfo(TRUE)): allocating the output may trigger a
+  # full collection, whose cost depends on the heap, not on the writer.
+  gc_log <- tempfile()
+  gc_con <- file(gc_log, "w")
   writeLines("5", "/proc/self/clear_refs")
   start <- status_kb("VmRSS")
+  sink(gc_con, type = "message")
+  gcinfo(TRUE)
   t <- system.time(bytes <- f(x))
+  gcinfo(FALSE)
+  sink(type = "message")
   peak <- status_kb("VmHWM")
-  path <- if (grepl("^lowmem", method)) lowmem:::serialize_path(x) else ""
-  cat(sprintf("%s,%s,%.0f,%.4f,%.4f,%.1f,%.1f,%s\n", object, method, bytes, t[["elapsed"]],
-              t[["user.self"]] + t[["sys.self"]], start / 1024, (peak - start) / 1024, path))
+  close(gc_con)
+  gcs <- sum(grepl("^Garbage collection", readLines(gc_log)))
+  # The cost of one full collection of this heap, for comparison.
+  gc_seconds <- system.time(gc())[["elapsed"]]
+  path <- if (grepl("^lowmem", method)) lowmem:::serialize_path(x) else "-"
+  cat(sprintf("%s,%s,%.0f,%.4f,%.4f,%.1f,%.1f,%s,%d,%.4f\n", object, method, bytes, t[["elapsed"]],
+              t[["user.self"]] + t[["sys.self"]], start / 1024, (peak - start) / 1024, path,
+              gcs, gc_seconds))
 }
 
 args <- commandArgs(trailingOnly = TRUE)
@@ -103,20 +127,23 @@ reps <- if (length(args) >= 1) as.integer(args[[1]]) else 3L
 self <- normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE)))
 out_dir <- file.path(dirname(self), "results")
 dir.create(out_dir, showWarnings = FALSE)
-columns <- c("object", "method", "bytes", "seconds", "cpu_seconds", "start_mb", "peak_extra_mb", "path")
+columns <- c("object", "method", "bytes", "seconds", "cpu_seconds", "start_mb", "peak_extra_mb", "path",
+             "gcs", "gc_seconds")
 
 runs <- list()
 for (i in seq_len(reps)) {
   # Interleaved, so that a burst of load on the machine hits all methods.
   for (object in names(plan)) {
     for (method in plan[[object]]) {
+      heap <- if (grepl("_nogc$", method)) "--min-vsize=4G" else character()
       line <- system2(file.path(R.home("bin"), "Rscript"),
-                      c(shQuote(self), "case", object, method), stdout = TRUE)
+                      c(heap, shQuote(self), "case", object, method), stdout = TRUE)
       f <- strsplit(tail(line, 1), ",")[[1]]
       r <- as.data.frame(as.list(setNames(f, columns)))
-      for (col in columns[3:7]) r[[col]] <- as.numeric(r[[col]])
-      message(sprintf("%-12s %-18s %8.4f s  cpu %8.4f s  +%8.1f MiB  %s", object, method,
-                      r$seconds, r$cpu_seconds, r$peak_extra_mb, r$path))
+      for (col in columns[c(3:7, 9:10)]) r[[col]] <- as.numeric(r[[col]])
+      message(sprintf("%-12s %-18s %8.4f s  cpu %8.4f s  +%8.1f MiB  %s  gcs %d (full gc %.3f s)",
+                      object, method, r$seconds, r$cpu_seconds, r$peak_extra_mb, r$path,
+                      r$gcs, r$gc_seconds))
       runs[[length(runs) + 1]] <- r
     }
   }
@@ -124,7 +151,8 @@ for (i in seq_len(reps)) {
 runs <- do.call(rbind, runs)
 write.csv(runs, file.path(out_dir, "native.csv"), row.names = FALSE)
 
-med <- aggregate(cbind(bytes, seconds, cpu_seconds, peak_extra_mb) ~ object + method, runs, median)
+med <- aggregate(cbind(bytes, seconds, cpu_seconds, peak_extra_mb, gcs, gc_seconds) ~ object + method,
+                 runs, median)
 med <- med[order(match(med$object, names(plan)),
                  mapply(function(o, m) match(m, plan[[o]]), med$object, med$method)), ]
 versus <- function(object, method, column, baseline) {
@@ -133,11 +161,11 @@ versus <- function(object, method, column, baseline) {
   if (length(b) == 0 || method == baseline) "" else sprintf("%.2f", v / b)
 }
 base_of <- c(lowmem_raw = "base_raw", floor_raw = "base_raw", lowmem_raw_native = "base_raw_native",
-             lowmem_size = "base_size")
+             lowmem_size = "base_size", lowmem_raw_nogc = "base_raw_nogc")
 table <- c(
-  "| object | method | output MiB | seconds | cpu seconds | time vs base | time vs floor | peak extra MiB | peak / output |",
-  "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-  sprintf("| %s | %s | %.1f | %s | %s | %s | %s | %s | %s |",
+  "| object | method | output MiB | seconds | cpu seconds | time vs base | time vs floor | peak extra MiB | peak / output | GCs in call | one full GC, s |",
+  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  sprintf("| %s | %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %s |",
     med$object, med$method, med$bytes / 2^20,
     ifelse(med$seconds < 0.01, sprintf("%.6f", med$seconds), sprintf("%.3f", med$seconds)),
     ifelse(med$cpu_seconds < 0.01, sprintf("%.6f", med$cpu_seconds), sprintf("%.3f", med$cpu_seconds)),
@@ -146,7 +174,9 @@ table <- c(
     mapply(function(o, m) if (m == "lowmem_raw") versus(o, m, "seconds", "floor_raw") else "",
            med$object, med$method),
     ifelse(med$method == "lowmem_size", "", sprintf("%.1f", med$peak_extra_mb)),
-    ifelse(grepl("_raw", med$method), sprintf("%.3f", med$peak_extra_mb / (med$bytes / 2^20)), "")
+    ifelse(grepl("_raw", med$method), sprintf("%.3f", med$peak_extra_mb / (med$bytes / 2^20)), ""),
+    ifelse(med$method == "lowmem_size", "", sprintf("%g", med$gcs)),
+    ifelse(med$method == "lowmem_size", "", sprintf("%.3f", med$gc_seconds))
   )
 )
 writeLines(table, file.path(out_dir, "native-table.md"))
