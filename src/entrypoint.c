@@ -16,6 +16,8 @@ static const R_CallMethodDef call_methods[] = {
     {"lowmem_rss_reset_peak", (DL_FUNC) &lowmem_rss_reset_peak, 0},
     {"lowmem_timeline_start", (DL_FUNC) &lowmem_timeline_start, 2},
     {"lowmem_timeline_stop", (DL_FUNC) &lowmem_timeline_stop, 1},
+    {"lowmem_serialize_path", (DL_FUNC) &lowmem_serialize_path, 4},
+    {"lowmem_bench_floor", (DL_FUNC) &lowmem_bench_floor, 2},
     {NULL, NULL, 0}
 };
 

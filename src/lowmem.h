@@ -43,4 +43,30 @@ size_t lowmem_stream_fill(Stream *stream, const unsigned char *buf, size_t len);
 /* Bytes due for writing (buffer full, or `last` and non-empty); 0 if none. */
 size_t lowmem_stream_pending(Stream *stream, int last, const unsigned char **out);
 void lowmem_stream_clear(Stream *stream);
+/* ---- the native writer (src/rust/src/format/job.rs) ---- */
+
+typedef struct Job NativeJob;
+
+/* Status codes of the lowmem_native_* functions. */
+#define LM_NATIVE_DONE 0
+#define LM_NATIVE_MORE 1
+#define LM_NATIVE_UNCOVERED 2
+#define LM_NATIVE_FAILED (-1)
+
+/* A job for `object` (a SEXP the caller keeps protected), with the header
+   read off `capture`, R's native-binary serialization of NULL. NULL if the
+   capture is not understood. Freed with lowmem_native_free(). */
+NativeJob *lowmem_native_new(void *object, const unsigned char *capture, size_t capture_len);
+/* Starts a pass in `format` (R_pstream_format_t): counting if `buf` is
+   NULL, else writing exactly `len` bytes at `buf`. */
+int lowmem_native_begin(NativeJob *job, int format, unsigned char *buf, size_t len);
+/* Does about `budget` bytes of the pass: DONE, MORE, UNCOVERED or FAILED. */
+int lowmem_native_step(NativeJob *job, size_t budget);
+double lowmem_native_bytes(NativeJob *job);
+/* Why the object is not covered, or the error (NUL-terminated); 1 if any. */
+int lowmem_native_message(NativeJob *job, char *out, size_t size);
+void lowmem_native_free(NativeJob *job);
+/* XDR-encodes n doubles into 8n bytes (the benchmark's floor). */
+void lowmem_xdr_doubles(const double *src, size_t n, unsigned char *dst);
+
 #endif

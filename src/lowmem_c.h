@@ -16,4 +16,11 @@ SEXP lowmem_serialize_file(SEXP object, SEXP path, SEXP codec, SEXP level,
                            SEXP type, SEXP version, SEXP refhook,
                            SEXP chunk_size, SEXP progress);
 
+/* The native writer (native.c): the result, or NULL if it does not cover
+   the object (then R's writer is used). */
+SEXP lm_native_raw(SEXP object, R_pstream_format_t type, int version, int has_hook);
+SEXP lm_native_size(SEXP object, R_pstream_format_t type, int version, int has_hook);
+SEXP lowmem_serialize_path(SEXP object, SEXP type, SEXP version, SEXP refhook);
+SEXP lowmem_bench_floor(SEXP x, SEXP size);
+
 #endif

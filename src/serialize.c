@@ -187,7 +187,11 @@ static double count_pass(lm_call *c)
 
 static SEXP size_body(void *data)
 {
-    return Rf_ScalarReal(count_pass((lm_call *) data));
+    lm_call *c = (lm_call *) data;
+    /* Plain data: sized by the native writer (native.c), O(nodes). */
+    SEXP native = lm_native_size(c->object, c->type, c->version, c->refhook != R_NilValue);
+    if (native != NULL) return native;
+    return Rf_ScalarReal(count_pass(c));
 }
 
 /* The writing pass of the two-pass path runs with R's warnings muffled:
@@ -247,7 +251,11 @@ static SEXP raw_one_pass(lm_call *c)
 static SEXP raw_body(void *data)
 {
     lm_call *c = (lm_call *) data;
-    return c->refhook == R_NilValue ? raw_two_passes(c) : raw_one_pass(c);
+    if (c->refhook != R_NilValue) return raw_one_pass(c);
+    /* Plain data: sized and written by the native writer (native.c). */
+    SEXP native = lm_native_raw(c->object, c->type, c->version, 0);
+    if (native != NULL) return native;
+    return raw_two_passes(c);
 }
 
 /* Streams the object to a connection or a file in one pass (two with a

@@ -7,9 +7,15 @@
 //!   `mem_timeline()`, with its own C ABI (`src/mem.h`).
 //! * [`error`]: the error type; errors reach R as conditions raised by C
 //!   after Rust has returned.
+//! * [`format`]: a native writer of the format for plain data (its C ABI
+//!   in `format::job`).
+//! * [`rapi`]: read access to R objects for the native writer; the only
+//!   module that calls R.
 
 pub mod codec;
 pub mod error;
 pub mod ffi;
 pub mod mem;
+pub mod format;
+pub mod rapi;
 pub mod sink;

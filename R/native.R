@@ -1,0 +1,27 @@
+# The native writer (src/native.c, src/rust/src/format/): diagnostics.
+
+#' Which writer serialize() uses for an object
+#'
+#' `serialize(x, NULL, ...)` and `serialized_size()` write plain data (atomic
+#' vectors, lists, attributes, symbols, S4 objects, base R's compact ALTREP
+#' objects) with lowmem's native writer, and everything else with R's own
+#' writer ("universal" path). Both give base R's bytes; this tells which one
+#' runs, for tests and for curiosity.
+#'
+#' @inheritParams serialize
+#' @return `"native"` or `"universal"`; for `"universal"`, attribute
+#'   `"reason"` says why.
+#' @keywords internal
+#' @noRd
+serialize_path <- function(object, ascii = FALSE, xdr = TRUE, version = NULL,
+                           refhook = NULL) {
+  type <- format_code(ascii, xdr)
+  check_refhook(refhook)
+  .Call(C_lowmem_serialize_path, object, type, version, refhook)
+}
+
+# The benchmark's floor (inst/bench): a raw vector of `size` bytes whose tail
+# is the XDR encoding of the doubles `x`.
+bench_floor <- function(x, size) {
+  .Call(C_lowmem_bench_floor, x, size)
+}

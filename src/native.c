@@ -1,0 +1,237 @@
+/*
+ * The C side of the native writer (src/rust/src/format/).
+ *
+ * For an object made of plain data, serialize(x, NULL) and
+ * serialized_size() do not drive R's serializer: a Rust walker sizes the
+ * stream from lengths and string byte counts, C allocates the raw vector
+ * once at that size, and the walker encodes straight into it. The bytes
+ * are the ones R would write (see serialize-format.md); anything the
+ * walker does not cover is left to the universal path in serialize.c,
+ * which runs R's own writer.
+ *
+ * Only C calls R functions that can raise errors (allocation, interrupt
+ * checks, R_Serialize for the header): the Rust code reached from here
+ * only reads objects through accessors that cannot jump (rapi.rs). Its
+ * one owned resource, the job handle, lives in `native_call` and is freed
+ * by an unwind-protect cleanup, jump or not.
+ */
+#define R_NO_REMAP
+#include <R.h>
+#include <Rinternals.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "lowmem.h"
+#include "lowmem_c.h"
+
+/* Output bytes between two interrupt checks, as in serialize.c. */
+#define LM_NATIVE_STEP (16 * 1024 * 1024)
+
+typedef enum { WANT_SIZE, WANT_RAW, WANT_PATH } native_want;
+
+typedef struct {
+    SEXP object;
+    R_pstream_format_t type;
+    int version;          /* 0 = R's default */
+    native_want want;
+    NativeJob *job;       /* owned; freed by native_cleanup() */
+    int covered;          /* set by native_body() */
+    char reason[256];     /* why not covered */
+} native_call;
+
+/* ---- the header R writes in this session ------------------------------- */
+
+typedef struct {
+    unsigned char bytes[512];
+    size_t len;
+    int overflow;
+} capture;
+
+static void capture_bytes(R_outpstream_t out, void *buf, int n)
+{
+    capture *c = (capture *) out->data;
+    if (n < 0 || c->len + (size_t) n > sizeof c->bytes) {
+        c->overflow = 1;
+        return;
+    }
+    memcpy(c->bytes + c->len, buf, (size_t) n);
+    c->len += (size_t) n;
+}
+
+static void capture_char(R_outpstream_t out, int ch)
+{
+    unsigned char byte = (unsigned char) ch;
+    capture_bytes(out, &byte, 1);
+}
+
+/* R's own native-binary serialization of NULL with `version` (0: R's
+   default, resolved by R exactly as for the real call): its header holds
+   the format version, R's version and the native encoding name, the three
+   header fields that belong to the session rather than to the object. */
+static int capture_header(int version, capture *c)
+{
+    struct R_outpstream_st out;
+    c->len = 0;
+    c->overflow = 0;
+    R_InitOutPStream(&out, (R_pstream_data_t) c, R_pstream_binary_format, version,
+                     capture_char, capture_bytes, NULL, R_NilValue);
+    R_Serialize(R_NilValue, &out);
+    return !c->overflow;
+}
+
+/* ---- passes ------------------------------------------------------------ */
+
+static void raise_job_error(NativeJob *job, const char *what)
+{
+    char msg[1024], detail[768];
+    if (!lowmem_native_message(job, detail, sizeof detail))
+        strcpy(detail, "unknown error");
+    snprintf(msg, sizeof msg, "internal error in the native writer (%s): %s", what, detail);
+    lm_abort("lowmem_error_internal", msg);
+}
+
+/* Runs the current pass to its end, checking for interrupts every
+   LM_NATIVE_STEP bytes. Returns 1 when done, 0 if the object is not
+   covered (the reason is copied into c->reason). */
+static int run_pass(native_call *c, const char *what)
+{
+    for (;;) {
+        int status = lowmem_native_step(c->job, LM_NATIVE_STEP);
+        switch (status) {
+        case LM_NATIVE_DONE:
+            return 1;
+        case LM_NATIVE_MORE:
+            R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
+            break;
+        case LM_NATIVE_UNCOVERED:
+            if (!lowmem_native_message(c->job, c->reason, sizeof c->reason))
+                strcpy(c->reason, "not covered");
+            return 0;
+        default:
+            raise_job_error(c->job, what);
+        }
+    }
+}
+
+static int begin_pass(native_call *c, R_pstream_format_t type, unsigned char *buf, size_t len)
+{
+    if (lowmem_native_begin(c->job, (int) type, buf, len) != LM_NATIVE_DONE)
+        raise_job_error(c->job, "begin");
+    return 1;
+}
+
+static SEXP native_body(void *data)
+{
+    native_call *c = (native_call *) data;
+    capture header;
+    c->covered = 0;
+    if (c->version != 0 && c->version != 2 && c->version != 3) {
+        strcpy(c->reason, "unsupported version (R's writer raises the error)");
+        return R_NilValue;
+    }
+    if (!capture_header(c->version, &header)) {
+        strcpy(c->reason, "unexpected header");
+        return R_NilValue;
+    }
+    c->job = lowmem_native_new((void *) c->object, header.bytes, header.len);
+    if (c->job == NULL) {
+        strcpy(c->reason, "unexpected header");
+        return R_NilValue;
+    }
+
+    /* Counting pass: also finds out whether the object is covered, before
+       anything is allocated. Coverage does not depend on the format, so
+       the diagnostic counts in binary (O(nodes), no number formatting). */
+    begin_pass(c, c->want == WANT_PATH ? R_pstream_binary_format : c->type, NULL, 0);
+    if (!run_pass(c, "sizing"))
+        return R_NilValue;
+    c->covered = 1;
+    double n = lowmem_native_bytes(c->job);
+    if (c->want != WANT_RAW)
+        return Rf_ScalarReal(n);
+
+    if (n > (double) R_XLEN_T_MAX)
+        lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
+    SEXP result = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) n));
+    begin_pass(c, c->type, RAW(result), (size_t) n);
+    if (!run_pass(c, "writing"))
+        lm_abort("lowmem_error_internal",
+                 "internal error: the native writer covered the object when sizing it but not when writing it");
+    UNPROTECT(1);
+    return result;
+}
+
+static void native_cleanup(void *data, Rboolean jump)
+{
+    native_call *c = (native_call *) data;
+    lowmem_native_free(c->job);
+    c->job = NULL;
+}
+
+static SEXP native_run(native_call *c)
+{
+    SEXP token = PROTECT(R_MakeUnwindCont());
+    SEXP result = R_UnwindProtect(native_body, c, native_cleanup, c, token);
+    UNPROTECT(1);
+    return result;
+}
+
+/* ---- entry points for serialize.c -------------------------------------- */
+
+SEXP lm_native_raw(SEXP object, R_pstream_format_t type, int version, int has_hook)
+{
+    if (has_hook) return NULL;
+    native_call c = {object, type, version, WANT_RAW, NULL, 0, ""};
+    SEXP result = native_run(&c);
+    return c.covered ? result : NULL;
+}
+
+SEXP lm_native_size(SEXP object, R_pstream_format_t type, int version, int has_hook)
+{
+    if (has_hook) return NULL;
+    native_call c = {object, type, version, WANT_SIZE, NULL, 0, ""};
+    SEXP result = native_run(&c);
+    return c.covered ? result : NULL;
+}
+
+/* ---- diagnostics and benchmark helpers (.Call) ------------------------- */
+
+/* lowmem:::serialize_path(): "native" or "universal" (with the reason as
+   attribute "reason"): the path serialize() takes for these arguments.
+   `type` and `version` are what R/serialize.R passes to
+   lowmem_serialize_raw (format code 0-3; NULL or a positive version). */
+SEXP lowmem_serialize_path(SEXP object, SEXP type, SEXP version, SEXP refhook)
+{
+    static const R_pstream_format_t formats[] = {
+        R_pstream_xdr_format, R_pstream_ascii_format, R_pstream_asciihex_format, R_pstream_binary_format};
+    int code = Rf_asInteger(type);
+    int v = version == R_NilValue ? 0 : Rf_asInteger(version);
+    native_call c = {object, formats[code >= 0 && code <= 3 ? code : 0], v, WANT_PATH, NULL, 0, ""};
+    if (refhook != R_NilValue)
+        strcpy(c.reason, "a refhook was given");
+    else if (v == NA_INTEGER || v < 0)
+        strcpy(c.reason, "bad version (R's writer raises the error)");
+    else
+        native_run(&c);
+    SEXP path = PROTECT(Rf_mkString(c.covered ? "native" : "universal"));
+    if (!c.covered)
+        Rf_setAttrib(path, Rf_install("reason"), Rf_mkString(c.reason));
+    UNPROTECT(1);
+    return path;
+}
+
+/* The benchmark's floor: a raw vector of `size` bytes, its tail filled
+   with the XDR encoding of the doubles `x`, the head zeroed. */
+SEXP lowmem_bench_floor(SEXP x, SEXP size)
+{
+    if (TYPEOF(x) != REALSXP) Rf_error("'x' must be a double vector");
+    double n = Rf_asReal(size);
+    R_xlen_t len = XLENGTH(x);
+    if (!(n >= 8.0 * (double) len) || n > (double) R_XLEN_T_MAX) Rf_error("bad 'size'");
+    SEXP result = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) n));
+    size_t head = (size_t) n - 8 * (size_t) len;
+    memset(RAW(result), 0, head);
+    lowmem_xdr_doubles(REAL(x), (size_t) len, RAW(result) + head);
+    UNPROTECT(1);
+    return result;
+}

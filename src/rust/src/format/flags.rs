@@ -1,0 +1,146 @@
+//! Type codes, flags words and reference indices of R's serialization
+//! format (serialize-format.md §4.1, §4.2, §5; R 4.2.2 `serialize.c`).
+
+/// SEXPTYPE codes (Rinternals.h) of the objects the native writer meets.
+pub mod sexptype {
+    pub const NILSXP: u32 = 0;
+    pub const SYMSXP: u32 = 1;
+    pub const LISTSXP: u32 = 2;
+    pub const CLOSXP: u32 = 3;
+    pub const ENVSXP: u32 = 4;
+    pub const PROMSXP: u32 = 5;
+    pub const LANGSXP: u32 = 6;
+    pub const SPECIALSXP: u32 = 7;
+    pub const BUILTINSXP: u32 = 8;
+    pub const CHARSXP: u32 = 9;
+    pub const LGLSXP: u32 = 10;
+    pub const INTSXP: u32 = 13;
+    pub const REALSXP: u32 = 14;
+    pub const CPLXSXP: u32 = 15;
+    pub const STRSXP: u32 = 16;
+    pub const DOTSXP: u32 = 17;
+    pub const VECSXP: u32 = 19;
+    pub const EXPRSXP: u32 = 20;
+    pub const BCODESXP: u32 = 21;
+    pub const EXTPTRSXP: u32 = 22;
+    pub const WEAKREFSXP: u32 = 23;
+    pub const RAWSXP: u32 = 24;
+    pub const S4SXP: u32 = 25;
+}
+
+/// Pseudo-types that exist only in the stream (§4.1). Written as bare ints.
+pub mod pseudo {
+    pub const REFSXP: i32 = 255;
+    pub const NILVALUE_SXP: i32 = 254;
+    pub const GLOBALENV_SXP: i32 = 253;
+    pub const UNBOUNDVALUE_SXP: i32 = 252;
+    pub const MISSINGARG_SXP: i32 = 251;
+    pub const BASENAMESPACE_SXP: i32 = 250;
+    pub const EMPTYENV_SXP: i32 = 242;
+    pub const BASEENV_SXP: i32 = 241;
+    pub const ALTREP_SXP: u32 = 238;
+}
+
+const IS_OBJECT_BIT: i32 = 1 << 8;
+const HAS_ATTR_BIT: i32 = 1 << 9;
+const HAS_TAG_BIT: i32 = 1 << 10;
+
+/// gp bits R clears from a CHARSXP's levels before writing them
+/// (`PackFlags`: HASHASH_MASK = 1, CACHED_MASK = 1 << 5).
+const CHARSXP_UNWRITTEN_LEVELS: i32 = 0x01 | 0x20;
+
+/// The flags word: `type | levels << 12 | obj << 8 | hasattr << 9 | hastag << 10`,
+/// as R 4.2.2's `PackFlags`. `levels` is the object's 16 gp bits.
+pub fn pack_flags(sexptype: u32, levels: i32, is_object: bool, has_attr: bool, has_tag: bool) -> i32 {
+    let levels = if sexptype == sexptype::CHARSXP {
+        levels & !CHARSXP_UNWRITTEN_LEVELS
+    } else {
+        levels
+    };
+    let mut flags = sexptype as i32 | (levels << 12);
+    if is_object {
+        flags |= IS_OBJECT_BIT;
+    }
+    if has_attr {
+        flags |= HAS_ATTR_BIT;
+    }
+    if has_tag {
+        flags |= HAS_TAG_BIT;
+    }
+    flags
+}
+
+/// Largest reference index that fits packed into one int (`INT_MAX >> 8`).
+pub const MAX_PACKED_INDEX: u32 = (i32::MAX >> 8) as u32;
+
+/// The ints that encode a back-reference to table entry `index` (1-based):
+/// one packed word `(index << 8) | 0xFF`, or for a large index `255`
+/// followed by the index (`OutRefIndex`).
+pub fn ref_index_words(index: u32) -> ([i32; 2], usize) {
+    if index > MAX_PACKED_INDEX {
+        ([pseudo::REFSXP, index as i32], 2)
+    } else {
+        ([((index << 8) as i32) | pseudo::REFSXP, 0], 1)
+    }
+}
+
+/// Lengths up to this are written as one int (`R_SHORT_LEN_MAX`).
+pub const SHORT_LEN_MAX: u64 = i32::MAX as u64;
+
+/// The ints that encode a vector length (`WriteLENGTH`): one int, or for a
+/// long vector `-1`, the upper and the lower 32 bits.
+pub fn length_words(len: u64) -> ([i32; 3], usize) {
+    if len > SHORT_LEN_MAX {
+        ([-1, (len >> 32) as u32 as i32, len as u32 as i32], 3)
+    } else {
+        ([len as i32, 0, 0], 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_words_seen_in_real_output() {
+        use sexptype::*;
+        // serialize-format.md §4.2 "Frequently seen flags words".
+        assert_eq!(pack_flags(VECSXP, 0, true, true, false), 0x313);
+        assert_eq!(pack_flags(LISTSXP, 0, false, false, true), 0x402);
+        assert_eq!(pack_flags(LISTSXP, 0, false, true, true), 0x602);
+        assert_eq!(pack_flags(INTSXP, 0, true, true, false), 0x30d);
+        assert_eq!(pack_flags(S4SXP, 0x10, true, true, false), 0x0001_0319);
+        assert_eq!(pack_flags(REALSXP, 0x20, false, false, false), 0x0002_000e, "GROWABLE");
+        assert_eq!(pack_flags(pseudo::ALTREP_SXP, 0, true, false, false), 0x1ee);
+    }
+
+    #[test]
+    fn charsxp_levels_lose_hashash_and_cached() {
+        use sexptype::CHARSXP;
+        assert_eq!(pack_flags(CHARSXP, 0x40 | 0x20 | 0x01, false, false, false), 0x0004_0009);
+        assert_eq!(pack_flags(CHARSXP, 0x08 | 0x20, false, false, false), 0x0000_8009);
+        assert_eq!(pack_flags(CHARSXP, 0x04, false, false, false), 0x0000_4009);
+        assert_eq!(pack_flags(CHARSXP, 0x02 | 0x01, false, false, false), 0x0000_2009);
+        assert_eq!(pack_flags(CHARSXP, 0, false, false, false), 0x09);
+        // Only CHARSXPs are masked: bit 0x20 is GROWABLE on vectors.
+        assert_eq!(pack_flags(sexptype::INTSXP, 0x21, false, false, false), 0x0002_100d);
+    }
+
+    #[test]
+    fn reference_indices_pack_into_one_word_up_to_the_limit() {
+        assert_eq!(ref_index_words(1), ([0x1ff, 0], 1));
+        assert_eq!(ref_index_words(2), ([0x2ff, 0], 1));
+        assert_eq!(ref_index_words(MAX_PACKED_INDEX), ([i32::MAX, 0], 1));
+        assert_eq!(ref_index_words(MAX_PACKED_INDEX + 1), ([255, 8_388_608], 2));
+    }
+
+    #[test]
+    fn long_lengths_take_three_words() {
+        assert_eq!(length_words(0), ([0, 0, 0], 1));
+        assert_eq!(length_words(SHORT_LEN_MAX), ([i32::MAX, 0, 0], 1));
+        // Verified in §4.5: a raw vector of length 2^31 is ff ff ff ff 00 00 00 00 80 00 00 00.
+        assert_eq!(length_words(1 << 31), ([-1, 0, i32::MIN], 3));
+        assert_eq!(length_words((1 << 31) + 10), ([-1, 0, i32::MIN + 10], 3));
+        assert_eq!(length_words((5 << 32) + 7), ([-1, 5, 7], 3));
+    }
+}

@@ -1,0 +1,269 @@
+//! A native serialization job and its C ABI (declared in `src/lowmem.h`,
+//! driven by `src/native.c`).
+//!
+//! A job serializes one object in passes: a counting pass (which also finds
+//! out whether the object is covered), then a writing pass into the raw
+//! vector C allocated at the counted size. Each pass runs in steps of about
+//! `budget` bytes so that C can check for interrupts in between.
+//!
+//! As in `ffi.rs`: no panic crosses into C (every entry point runs under
+//! `catch_unwind`), errors are kept in the handle and raised by C after the
+//! Rust call has returned, and the handle is owned by C, which frees it in
+//! an unwind-protect cleanup. The Rust code calls only the non-jumping
+//! accessors of `rapi`.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use super::encode::{Ascii, Count, Encoder, Native, Slice, Xdr};
+use super::header::Header;
+use super::walk::{Step, Walk};
+use crate::error::{Error, Result};
+use crate::rapi::Sexp;
+
+/// Status codes shared with `src/lowmem.h`.
+pub const DONE: c_int = 0;
+pub const MORE: c_int = 1;
+pub const UNCOVERED: c_int = 2;
+pub const FAILED: c_int = -1;
+
+/// R's stream formats (`R_pstream_format_t` in Rinternals.h).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Ascii,
+    Binary,
+    Xdr,
+    AsciiHex,
+}
+
+impl Format {
+    pub fn from_code(code: c_int) -> Option<Format> {
+        match code {
+            1 => Some(Format::Ascii),
+            2 => Some(Format::Binary),
+            3 => Some(Format::Xdr),
+            4 => Some(Format::AsciiHex),
+            _ => None,
+        }
+    }
+}
+
+/// One pass of a walk through one encoder.
+trait Pass {
+    fn step(&mut self, budget: u64) -> Result<Step>;
+    fn position(&self) -> u64;
+    /// Checks the finished output (a writing pass must fill its buffer).
+    fn finish(&self) -> Result<()>;
+}
+
+struct PassOf<E> {
+    walk: Walk,
+    enc: E,
+    finish: fn(&E) -> Result<()>,
+}
+
+impl<E: Encoder> Pass for PassOf<E> {
+    fn step(&mut self, budget: u64) -> Result<Step> {
+        self.walk.step(&mut self.enc, budget)
+    }
+
+    fn position(&self) -> u64 {
+        self.enc.position()
+    }
+
+    fn finish(&self) -> Result<()> {
+        (self.finish)(&self.enc)
+    }
+}
+
+fn pass<E: Encoder + 'static>(walk: Walk, enc: E, finish: fn(&E) -> Result<()>) -> Box<dyn Pass> {
+    Box::new(PassOf { walk, enc, finish })
+}
+
+fn counted<E>(_: &E) -> Result<()> {
+    Ok(())
+}
+
+/// The state of one job.
+pub struct Job {
+    root: Sexp,
+    header: Header,
+    pass: Option<Box<dyn Pass>>,
+    /// Why the object is not covered, or what went wrong.
+    message: Option<String>,
+}
+
+impl Job {
+    fn begin(&mut self, format: Format, buf: Option<&'static mut [u8]>) {
+        let walk = Walk::new(self.root, self.header.clone());
+        let hex = format == Format::AsciiHex;
+        self.pass = Some(match (format, buf) {
+            // XDR and native binary have the same sizes; count in native.
+            (Format::Xdr | Format::Binary, None) => pass(walk, Native(Count::default()), counted),
+            (Format::Ascii | Format::AsciiHex, None) => pass(walk, Ascii { dest: Count::default(), hex }, counted),
+            (Format::Xdr, Some(buf)) => pass(walk, Xdr(Slice::new(buf)), |e| e.0.finish()),
+            (Format::Binary, Some(buf)) => pass(walk, Native(Slice::new(buf)), |e| e.0.finish()),
+            (Format::Ascii | Format::AsciiHex, Some(buf)) => {
+                pass(walk, Ascii { dest: Slice::new(buf), hex }, |e| e.dest.finish())
+            }
+        });
+        self.message = None;
+    }
+
+    fn step(&mut self, budget: u64) -> Result<c_int> {
+        let Some(pass) = self.pass.as_mut() else {
+            return Err(Error::Internal("native writer: step before begin".into()));
+        };
+        match pass.step(budget.max(1))? {
+            Step::More => Ok(MORE),
+            Step::Done => {
+                pass.finish()?;
+                Ok(DONE)
+            }
+            Step::Uncovered(reason) => {
+                self.message = Some(reason.to_string());
+                Ok(UNCOVERED)
+            }
+        }
+    }
+}
+
+/// Runs `op` on a live job, catching panics and keeping errors.
+fn with_job(job: *mut Job, op: impl FnOnce(&mut Job) -> Result<c_int>) -> c_int {
+    // SAFETY: C passes null or a live handle from lowmem_native_new, used
+    // from R's main thread only.
+    let Some(job) = (unsafe { job.as_mut() }) else {
+        return FAILED;
+    };
+    let outcome = catch_unwind(AssertUnwindSafe(|| op(job)))
+        .unwrap_or_else(|_| Err(Error::Internal("a panic in the native writer".into())));
+    outcome.unwrap_or_else(|e| {
+        job.message = Some(e.to_string());
+        FAILED
+    })
+}
+
+/// A job for `object`, whose header is taken from `capture`: R's own
+/// native-binary serialization of `NULL` with the requested version (see
+/// `Header::from_binary_capture`). Returns null if the capture is not
+/// understood (the caller then uses R's writer).
+///
+/// # Safety
+/// `object` is a valid R object that the caller keeps protected and
+/// unmodified until the job is freed; `capture` points to `capture_len`
+/// readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_native_new(object: *mut c_void, capture: *const u8, capture_len: usize) -> *mut Job {
+    if object.is_null() || capture.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: see the function's contract.
+    let capture = unsafe { std::slice::from_raw_parts(capture, capture_len) };
+    let Some(header) = Header::from_binary_capture(capture) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: see the function's contract.
+    let root = unsafe { Sexp::from_raw(object) };
+    Box::into_raw(Box::new(Job { root, header, pass: None, message: None }))
+}
+
+/// Starts a pass in `format` (an `R_pstream_format_t` code): counting if
+/// `buf` is null, else writing exactly `len` bytes at `buf`. Returns DONE
+/// (the pass is ready to step) or FAILED.
+///
+/// # Safety
+/// `job` is a live handle; `buf` is null or points to `len` writable bytes
+/// that stay valid, and are written by nobody else, until the job is freed
+/// or another pass begins.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_native_begin(job: *mut Job, format: c_int, buf: *mut u8, len: usize) -> c_int {
+    with_job(job, |job| {
+        let format = Format::from_code(format).ok_or_else(|| Error::Internal(format!("unknown format {format}")))?;
+        let buf: Option<&'static mut [u8]> = match (buf.is_null(), len) {
+            (true, _) => None,
+            (false, 0) => Some(&mut []),
+            // SAFETY: see the function's contract; C keeps the raw vector
+            // behind `buf` protected for the life of the job.
+            (false, len) => Some(unsafe { std::slice::from_raw_parts_mut(buf, len) }),
+        };
+        job.begin(format, buf);
+        Ok(DONE)
+    })
+}
+
+/// Does about `budget` bytes of the pass. Returns DONE, MORE, UNCOVERED
+/// (the message says why) or FAILED (the message says what).
+///
+/// # Safety
+/// `job` is a live handle on which a pass has begun.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_native_step(job: *mut Job, budget: usize) -> c_int {
+    with_job(job, |job| job.step(budget as u64))
+}
+
+/// Bytes the current pass has produced (or counted) so far.
+///
+/// # Safety
+/// `job` is a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_native_bytes(job: *mut Job) -> f64 {
+    // SAFETY: see the function's contract.
+    match unsafe { job.as_ref() } {
+        Some(Job { pass: Some(pass), .. }) => pass.position() as f64,
+        _ => -1.0,
+    }
+}
+
+/// Copies the job's message (why it is not covered, or its error),
+/// NUL-terminated and truncated to `size` bytes. Returns 1 if there is one.
+///
+/// # Safety
+/// `job` is a live handle; `out` points to `size` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_native_message(job: *mut Job, out: *mut c_char, size: usize) -> c_int {
+    // SAFETY: see the function's contract.
+    let Some(message) = (unsafe { job.as_ref() }).and_then(|job| job.message.as_deref()) else {
+        return 0;
+    };
+    if out.is_null() || size == 0 {
+        return 1;
+    }
+    let mut n = message.len().min(size - 1);
+    while !message.is_char_boundary(n) {
+        n -= 1;
+    }
+    // SAFETY: `out` has room for `size > n` bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(message.as_ptr(), out.cast::<u8>(), n);
+        *out.add(n) = 0;
+    }
+    1
+}
+
+/// Releases a job (null is ignored).
+///
+/// # Safety
+/// `job` is null or a live handle, not used again afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_native_free(job: *mut Job) {
+    if !job.is_null() {
+        // SAFETY: the pointer came from Box::into_raw and is freed once.
+        let boxed = unsafe { Box::from_raw(job) };
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(boxed)));
+    }
+}
+
+/// XDR-encodes `n` doubles from `src` into `dst` (8n bytes): the encoder's
+/// inner loop, exported for the benchmark's "floor".
+///
+/// # Safety
+/// `src` points to `n` doubles, `dst` to `8n` writable bytes, not overlapping.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_xdr_doubles(src: *const f64, n: usize, dst: *mut u8) {
+    if n == 0 || src.is_null() || dst.is_null() {
+        return;
+    }
+    // SAFETY: see the function's contract.
+    let (src, dst) = unsafe { (std::slice::from_raw_parts(src, n), std::slice::from_raw_parts_mut(dst, n * 8)) };
+    super::encode::xdr_doubles(src, dst);
+}

@@ -1,0 +1,24 @@
+//! A native writer of R's serialization format for plain data.
+//!
+//! R's own writer (`R_Serialize`, driven from `src/serialize.c`) is the
+//! universal path; this module writes the same bytes for the objects it
+//! covers (see [`walk`]) without going through R's per-item callbacks:
+//! sizing is O(nodes) and encoding runs at memory speed.
+//!
+//! * [`flags`]: type codes, flags words, reference indices, lengths.
+//! * [`ascii`]: text forms of scalars (ASCII and asciihex formats).
+//! * [`encode`]: per-format encoders over a counting or writing destination.
+//! * [`header`]: the stream header.
+//! * [`refs`]: the reference table (symbols).
+//! * [`altrep`]: what R writes for ALTREP objects of the base classes.
+//! * [`walk`]: the explicit-stack object walker.
+//! * [`job`]: passes over an object and their C ABI.
+
+pub mod altrep;
+pub mod ascii;
+pub mod encode;
+pub mod flags;
+pub mod header;
+pub mod job;
+pub mod refs;
+pub mod walk;

@@ -1,0 +1,449 @@
+//! The object walker: writes one R object as R 4.2.2's `WriteItem` does
+//! (serialize-format.md §4), for plain data, with an explicit stack.
+//!
+//! The stack is a heap `Vec` of pending [`Task`]s, so nesting depth is
+//! limited by memory only, never by the C stack. The walk is resumable:
+//! [`Walk::step`] does about `budget` bytes of output and returns, so the C
+//! caller can check for interrupts between steps.
+//!
+//! Coverage: NULL, logical/integer/double/complex/character/raw vectors,
+//! lists, expression vectors, pairlists (LISTSXP), symbols (through the
+//! reference table), CHARSXPs, S4SXP objects, the singleton environments
+//! and markers R writes as bare codes, and ALTREP objects of the base
+//! classes in [`super::altrep`] (version 3). Anything else makes the walk
+//! stop with [`Step::Uncovered`]; the caller then serializes the whole
+//! object through R's own writer. Nothing is written that R would not
+//! write: an uncovered object is always found before any of the output is
+//! used (the sizing pass walks the whole object first).
+
+use super::altrep::{self, BaseClass, Elements, Plan};
+use super::encode::Encoder;
+use super::flags::{self, pseudo, sexptype::*};
+use super::header::Header;
+use super::refs::RefTable;
+use crate::error::Result;
+use crate::rapi::Sexp;
+
+/// How many list elements ahead to prefetch.
+const ELEMENTS_AHEAD: u64 = 8;
+
+/// Outcome of one [`Walk::step`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The whole stream is written.
+    Done,
+    /// More to do: call `step` again.
+    More,
+    /// The object holds something the native writer does not cover.
+    Uncovered(&'static str),
+}
+
+/// Element types of atomic vectors, by how the stream encodes them.
+#[derive(Debug, Clone, Copy)]
+enum Atom {
+    /// Logical and integer: ints.
+    Int,
+    Real,
+    /// Two doubles per element.
+    Complex,
+    Raw,
+}
+
+impl Atom {
+    fn of(sexptype: u32) -> Option<Atom> {
+        match sexptype {
+            LGLSXP | INTSXP => Some(Atom::Int),
+            REALSXP => Some(Atom::Real),
+            CPLXSXP => Some(Atom::Complex),
+            RAWSXP => Some(Atom::Raw),
+            _ => None,
+        }
+    }
+
+    /// Bytes per element in the binary formats (to size chunks).
+    fn width(self) -> usize {
+        match self {
+            Atom::Int => 4,
+            Atom::Real => 8,
+            Atom::Complex => 16,
+            Atom::Raw => 1,
+        }
+    }
+}
+
+/// Work still to do, last pushed first done.
+#[derive(Debug, Clone, Copy)]
+enum Task {
+    /// Write an item.
+    Item(Sexp),
+    /// Write a bare int (the flags word of a cell R makes up on the fly).
+    Word(i32),
+    /// Write elements `next..len` of a list or expression vector.
+    Elements { list: Sexp, next: u64, len: u64 },
+    /// Write elements `next..len` of a plain character vector.
+    Strings { source: Sexp, next: usize, len: usize },
+    /// Write elements `next..len` of a plain atomic vector.
+    Atoms { source: Sexp, atom: Atom, next: usize, len: usize },
+    /// Write elements `next..len` of a compact sequence `first + step * i`
+    /// (ints if `int`, else doubles).
+    Sequence { first: f64, step: f64, int: bool, next: usize, len: usize },
+}
+
+/// One pass over an object: the header, then the object.
+pub struct Walk {
+    header: Header,
+    root: Sexp,
+    started: bool,
+    stack: Vec<Task>,
+    refs: RefTable,
+    /// Recognised ALTREP classes, by the address of their info list.
+    classes: Vec<(usize, Option<BaseClass>)>,
+}
+
+impl Walk {
+    /// A pass over `root`, which must stay alive and unmodified until the
+    /// pass is done (see [`Sexp`]).
+    pub fn new(root: Sexp, header: Header) -> Walk {
+        Walk { header, root, started: false, stack: Vec::new(), refs: RefTable::new(), classes: Vec::new() }
+    }
+
+    /// Writes about `budget` more bytes (at least one task) through `enc`.
+    pub fn step<E: Encoder>(&mut self, enc: &mut E, budget: u64) -> Result<Step> {
+        let start = enc.position();
+        if !self.started {
+            self.started = true;
+            self.header.write(enc)?;
+            self.stack.push(Task::Item(self.root));
+        }
+        while let Some(task) = self.stack.pop() {
+            let outcome = match task {
+                Task::Item(x) => self.item(enc, x)?,
+                Task::Word(word) => {
+                    enc.int(word)?;
+                    None
+                }
+                Task::Elements { list, next, len } => {
+                    if next + 1 < len {
+                        self.stack.push(Task::Elements { list, next: next + 1, len });
+                    }
+                    // Prefetch a few elements ahead: list elements are scattered
+                    // over the heap like strings (see `strings`).
+                    if next + ELEMENTS_AHEAD < len {
+                        list.vector_elt(next + ELEMENTS_AHEAD).prefetch();
+                    }
+                    self.push_item(list.vector_elt(next));
+                    None
+                }
+                Task::Strings { source, next, len } => {
+                    self.strings(enc, source, next, len, budget)?;
+                    None
+                }
+                Task::Atoms { source, atom, next, len } => {
+                    self.atoms(enc, source, atom, next, len, budget)?;
+                    None
+                }
+                Task::Sequence { first, step, int, next, len } => {
+                    self.sequence(enc, first, step, int, next, len, budget)?;
+                    None
+                }
+            };
+            if let Some(reason) = outcome {
+                return Ok(Step::Uncovered(reason));
+            }
+            if enc.position() - start >= budget && !self.stack.is_empty() {
+                return Ok(Step::More);
+            }
+        }
+        Ok(Step::Done)
+    }
+
+    /// Pushes an item to write, and starts fetching its header into the
+    /// cache: most of the time of a walk over many small objects goes to
+    /// cache misses on their headers, and the stack order means a pushed
+    /// item is usually written soon after.
+    #[inline]
+    fn push_item(&mut self, x: Sexp) {
+        x.prefetch();
+        self.stack.push(Task::Item(x));
+    }
+
+    /// Writes one item, or pushes the tasks that will; returns the reason
+    /// if `x` is not covered. The order of the tests is `WriteItem`'s.
+    fn item<E: Encoder>(&mut self, enc: &mut E, x: Sexp) -> Result<Option<&'static str>> {
+        if x.is_altrep() {
+            let Some(class) = self.altrep_class(x) else {
+                return Ok(Some("ALTREP object of a class other than base R's compact, wrapper and deferred-string classes"));
+            };
+            return match altrep::plan(x, class, self.header.version) {
+                Plan::State(state) => self.altrep_item(enc, x, &[Task::Item(state)]),
+                Plan::WrapperState { wrapped, metadata } => {
+                    let cons = flags::pack_flags(LISTSXP, 0, false, false, false);
+                    self.altrep_item(enc, x, &[Task::Word(cons), Task::Item(wrapped), Task::Item(metadata)])
+                }
+                Plan::Ordinary(elements) => self.vector(enc, x, elements),
+                Plan::Uncovered(reason) => Ok(Some(reason)),
+            };
+        }
+        if let Some(code) = crate::rapi::special_code(x) {
+            enc.int(code)?;
+            return Ok(None);
+        }
+        let sexptype = x.sexptype();
+        match sexptype {
+            SYMSXP => {
+                // Symbols are the only objects this writer puts in the
+                // reference table, so only they need looking up.
+                if let Some(index) = self.refs.get(x.address()) {
+                    let (words, n) = flags::ref_index_words(index);
+                    for &word in &words[..n] {
+                        enc.int(word)?;
+                    }
+                } else {
+                    self.refs.add(x.address());
+                    enc.int(SYMSXP as i32)?;
+                    let name = x.printname();
+                    if name.sexptype() != CHARSXP {
+                        return Ok(Some("symbol without a print name"));
+                    }
+                    charsxp(enc, name)?;
+                }
+            }
+            LISTSXP => {
+                let attrib = x.attrib();
+                let tag = x.tag();
+                enc.int(flags::pack_flags(LISTSXP, x.levels(), x.is_object(), !attrib.is_null(), !tag.is_null()))?;
+                // Attributes, tag, car, then the cdr as the next item (R's
+                // tail call), so a long pairlist does not deepen the stack.
+                self.push_item(x.cdr());
+                self.push_item(x.car());
+                if !tag.is_null() {
+                    self.push_item(tag);
+                }
+                if !attrib.is_null() {
+                    self.push_item(attrib);
+                }
+            }
+            CHARSXP => charsxp(enc, x)?,
+            LGLSXP | INTSXP | REALSXP | CPLXSXP | RAWSXP | STRSXP => return self.vector(enc, x, Elements::Plain(x)),
+            VECSXP | EXPRSXP => {
+                let attrib = x.attrib();
+                enc.int(flags::pack_flags(sexptype, x.levels(), x.is_object(), !attrib.is_null(), false))?;
+                let len = x.xlength();
+                length(enc, len)?;
+                if !attrib.is_null() {
+                    self.push_item(attrib);
+                }
+                if len > 0 {
+                    for i in 0..len.min(ELEMENTS_AHEAD) {
+                        x.vector_elt(i).prefetch();
+                    }
+                    self.stack.push(Task::Elements { list: x, next: 0, len });
+                }
+            }
+            S4SXP => {
+                let attrib = x.attrib();
+                enc.int(flags::pack_flags(S4SXP, x.levels(), x.is_object(), !attrib.is_null(), false))?;
+                if !attrib.is_null() {
+                    self.push_item(attrib);
+                }
+            }
+            other => return Ok(Some(uncovered_type(other))),
+        }
+        Ok(None)
+    }
+
+    /// An ALTREP_SXP item: flags (gp bits and object bit of `x`, never
+    /// HAS_ATTR), class info, the state (`state`, in order), attributes
+    /// (always, `NULL` included).
+    fn altrep_item<E: Encoder>(&mut self, enc: &mut E, x: Sexp, state: &[Task]) -> Result<Option<&'static str>> {
+        let Some(info) = x.altrep_class_info() else {
+            return Ok(Some("ALTREP class without serialization info"));
+        };
+        enc.int(flags::pack_flags(pseudo::ALTREP_SXP, x.levels(), x.is_object(), false, false))?;
+        self.push_item(x.attrib());
+        self.stack.extend(state.iter().rev().copied());
+        self.push_item(info);
+        Ok(None)
+    }
+
+    /// An atomic or character vector: flags of `x`, then the length and
+    /// elements (`x`'s own, or for an ALTREP object written as an ordinary
+    /// vector, those [`altrep::plan`] found), then the attributes of `x`.
+    fn vector<E: Encoder>(&mut self, enc: &mut E, x: Sexp, elements: Elements) -> Result<Option<&'static str>> {
+        let sexptype = x.sexptype();
+        let attrib = x.attrib();
+        let len = match elements {
+            Elements::Plain(source) => source.xlength(),
+            Elements::IntSeq { len, .. } | Elements::RealSeq { len, .. } => len,
+        };
+        let Ok(ulen) = usize::try_from(len) else {
+            return Ok(Some("vector longer than this machine's address space"));
+        };
+        enc.int(flags::pack_flags(sexptype, x.levels(), x.is_object(), !attrib.is_null(), false))?;
+        length(enc, len)?;
+        if !attrib.is_null() {
+            self.push_item(attrib);
+        }
+        if ulen > 0 {
+            self.stack.push(match elements {
+                Elements::Plain(source) => match Atom::of(sexptype) {
+                    Some(atom) => Task::Atoms { source, atom, next: 0, len: ulen },
+                    None => Task::Strings { source, next: 0, len: ulen },
+                },
+                Elements::IntSeq { first, step, .. } => {
+                    Task::Sequence { first: first as f64, step: step as f64, int: true, next: 0, len: ulen }
+                }
+                Elements::RealSeq { first, step, .. } => {
+                    Task::Sequence { first, step, int: false, next: 0, len: ulen }
+                }
+            });
+        }
+        Ok(None)
+    }
+
+    /// Writes strings `next..` of `source`, stopping after about `budget`
+    /// bytes (the rest is pushed back).
+    fn strings<E: Encoder>(&mut self, enc: &mut E, source: Sexp, next: usize, len: usize, budget: u64) -> Result<()> {
+        // SAFETY: `source` is a plain STRSXP (see `vector`), alive for the pass.
+        let elements = unsafe { source.strings() };
+        // How many strings ahead to prefetch (see Sexp::prefetch).
+        const AHEAD: usize = 16;
+        let start = enc.position();
+        let mut i = next;
+        for &ahead in &elements[next..len.min(next + AHEAD)] {
+            ahead.prefetch();
+        }
+        while i < len {
+            if let Some(&ahead) = elements.get(i + AHEAD) {
+                ahead.prefetch();
+            }
+            charsxp(enc, elements[i])?;
+            i += 1;
+            if enc.position() - start >= budget {
+                break;
+            }
+        }
+        if i < len {
+            self.stack.push(Task::Strings { source, next: i, len });
+        }
+        Ok(())
+    }
+
+    /// Writes elements `next..` of an atomic vector, at most about `budget`
+    /// bytes' worth (the rest is pushed back).
+    fn atoms<E: Encoder>(
+        &mut self,
+        enc: &mut E,
+        source: Sexp,
+        atom: Atom,
+        next: usize,
+        len: usize,
+        budget: u64,
+    ) -> Result<()> {
+        let chunk = usize::try_from(budget / atom.width() as u64).unwrap_or(usize::MAX).max(1);
+        let end = len.min(next.saturating_add(chunk));
+        // SAFETY (each arm): `source` is a plain vector of this element type
+        // and length `len` (see `vector`), alive for the pass.
+        match atom {
+            Atom::Int => enc.ints(&unsafe { source.data::<i32>(len) }[next..end])?,
+            Atom::Real => enc.doubles(&unsafe { source.data::<f64>(len) }[next..end])?,
+            Atom::Complex => enc.doubles(&unsafe { source.data::<f64>(2 * len) }[2 * next..2 * end])?,
+            Atom::Raw => enc.raw(&unsafe { source.data::<u8>(len) }[next..end])?,
+        }
+        if end < len {
+            self.stack.push(Task::Atoms { source, atom, next: end, len });
+        }
+        Ok(())
+    }
+
+    /// Writes elements `next..` of a compact sequence, computed as R's
+    /// Dataptr methods compute them (`first + i` / `first - i`), in chunks
+    /// through a small buffer.
+    #[allow(clippy::too_many_arguments)]
+    fn sequence<E: Encoder>(
+        &mut self,
+        enc: &mut E,
+        first: f64,
+        step: f64,
+        int: bool,
+        next: usize,
+        len: usize,
+        budget: u64,
+    ) -> Result<()> {
+        const CHUNK: usize = 4096;
+        let end = len.min(next.saturating_add(usize::try_from(budget / 8).unwrap_or(usize::MAX).max(1)));
+        let mut i = next;
+        while i < end {
+            let n = CHUNK.min(end - i);
+            if int {
+                let (first, step) = (first as i64, step as i64);
+                let mut buf = [0i32; CHUNK];
+                for (k, v) in buf[..n].iter_mut().enumerate() {
+                    *v = (first + step * (i + k) as i64) as i32;
+                }
+                enc.ints(&buf[..n])?;
+            } else {
+                let mut buf = [0f64; CHUNK];
+                for (k, v) in buf[..n].iter_mut().enumerate() {
+                    // R: n1 + i (inc 1) or n1 - i (inc -1), i converted to double.
+                    *v = if step > 0.0 { first + (i + k) as f64 } else { first - (i + k) as f64 };
+                }
+                enc.doubles(&buf[..n])?;
+            }
+            i += n;
+        }
+        if end < len {
+            self.stack.push(Task::Sequence { first, step, int, next: end, len });
+        }
+        Ok(())
+    }
+
+    /// The base class of an ALTREP object, remembered per class.
+    fn altrep_class(&mut self, x: Sexp) -> Option<BaseClass> {
+        let key = x.altrep_class_info()?.address();
+        if let Some(&(_, class)) = self.classes.iter().find(|(k, _)| *k == key) {
+            return class;
+        }
+        let class = altrep::base_class(x);
+        self.classes.push((key, class));
+        class
+    }
+}
+
+/// A CHARSXP item: flags (encoding bits; HASHASH and CACHED cleared), then
+/// `-1` for NA_character_, or the byte count and the bytes.
+#[inline]
+fn charsxp<E: Encoder>(enc: &mut E, c: Sexp) -> Result<()> {
+    if E::SIZES_ONLY {
+        // Counting a binary stream: flags word, length word, bytes.
+        return if c.is_na_string() { enc.skip(8) } else { enc.skip(8 + c.char_len()) };
+    }
+    let flags = flags::pack_flags(CHARSXP, c.levels(), c.is_object(), false, false);
+    if c.is_na_string() {
+        return enc.charsxp(flags, None);
+    }
+    // SAFETY: `c` is a CHARSXP (a STRSXP element or a print name), alive
+    // for the pass.
+    enc.charsxp(flags, Some(unsafe { c.char_bytes() }))
+}
+
+fn length<E: Encoder>(enc: &mut E, len: u64) -> Result<()> {
+    let (words, n) = flags::length_words(len);
+    words[..n].iter().try_for_each(|&w| enc.int(w))
+}
+
+fn uncovered_type(sexptype: u32) -> &'static str {
+    match sexptype {
+        CLOSXP => "closure",
+        ENVSXP => "environment",
+        PROMSXP => "promise",
+        LANGSXP => "call",
+        SPECIALSXP | BUILTINSXP => "primitive function",
+        DOTSXP => "dots",
+        BCODESXP => "byte code",
+        EXTPTRSXP => "external pointer",
+        WEAKREFSXP => "weak reference",
+        NILSXP => "NILSXP other than NULL",
+        _ => "object of an unknown type",
+    }
+}
