@@ -165,7 +165,7 @@ static SEXP native_body(void *data)
     }
     c->job = lowmem_native_new((void *) c->object, header.bytes, header.len);
     if (c->job == NULL) {
-        strcpy(c->reason, "unexpected header");
+        strcpy(c->reason, "unexpected header, or an R version the native writer was not verified against");
         return R_NilValue;
     }
 
