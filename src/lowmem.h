@@ -55,7 +55,8 @@ typedef struct Job NativeJob;
 
 /* A job for `object` (a SEXP the caller keeps protected), with the header
    read off `capture`, R's native-binary serialization of NULL. NULL if the
-   capture is not understood. Freed with lowmem_native_free(). */
+   capture is not understood or comes from an R version outside the range
+   the writer reproduces. Freed with lowmem_native_free(). */
 NativeJob *lowmem_native_new(void *object, const unsigned char *capture, size_t capture_len);
 /* Starts a pass in `format` (R_pstream_format_t): counting if `buf` is
    NULL, else writing exactly `len` bytes at `buf`. */

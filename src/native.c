@@ -20,6 +20,10 @@
 #include <Rinternals.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #include "lowmem.h"
 #include "lowmem_c.h"
@@ -120,6 +124,32 @@ static int begin_pass(native_call *c, R_pstream_format_t type, unsigned char *bu
     return 1;
 }
 
+/* Faults in the pages of the output in one system call before they are
+   written (Linux >= 5.14; elsewhere, or if the kernel refuses, nothing
+   happens and the pages fault in one by one as they are first written).
+   The raw vector's data was just allocated and is untouched (R does not
+   initialise raw vectors); all of it is about to be written anyway.
+   Measured on the seed data frame (400 MB, twice 8 interleaved fresh
+   runs): 0.240 -> 0.205 s and 0.266 -> 0.208 s mean. (MADV_HUGEPAGE was tried too and dropped: with
+   THP defrag=madvise a fault may stall on compaction, see git log.) */
+static void prefault(unsigned char *p, size_t n)
+{
+#ifdef __linux__
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+    uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
+    if (page == 0 || (page & (page - 1)) != 0) return;
+    uintptr_t start = ((uintptr_t) p + page - 1) & ~(page - 1);
+    uintptr_t end = ((uintptr_t) p + n) & ~(page - 1);
+    if (end > start + 16 * page)
+        (void) madvise((void *) start, end - start, MADV_POPULATE_WRITE);
+#else
+    (void) p;
+    (void) n;
+#endif
+}
+
 static SEXP native_body(void *data)
 {
     native_call *c = (native_call *) data;
@@ -135,7 +165,7 @@ static SEXP native_body(void *data)
     }
     c->job = lowmem_native_new((void *) c->object, header.bytes, header.len);
     if (c->job == NULL) {
-        strcpy(c->reason, "unexpected header");
+        strcpy(c->reason, "unexpected header, or an R version the native writer was not verified against");
         return R_NilValue;
     }
 
@@ -153,6 +183,7 @@ static SEXP native_body(void *data)
     if (n > (double) R_XLEN_T_MAX)
         lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
     SEXP result = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) n));
+    prefault(RAW(result), (size_t) n);
     begin_pass(c, c->type, RAW(result), (size_t) n);
     if (!run_pass(c, "writing"))
         lm_abort("lowmem_error_internal",

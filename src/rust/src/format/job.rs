@@ -146,7 +146,8 @@ fn with_job(job: *mut Job, op: impl FnOnce(&mut Job) -> Result<c_int>) -> c_int 
 /// A job for `object`, whose header is taken from `capture`: R's own
 /// native-binary serialization of `NULL` with the requested version (see
 /// `Header::from_binary_capture`). Returns null if the capture is not
-/// understood (the caller then uses R's writer).
+/// understood or comes from an R whose writer the native writer does not
+/// reproduce (the caller then uses R's writer).
 ///
 /// # Safety
 /// `object` is a valid R object that the caller keeps protected and
@@ -159,7 +160,7 @@ pub unsafe extern "C" fn lowmem_native_new(object: *mut c_void, capture: *const 
     }
     // SAFETY: see the function's contract.
     let capture = unsafe { std::slice::from_raw_parts(capture, capture_len) };
-    let Some(header) = Header::from_binary_capture(capture) else {
+    let Some(header) = Header::from_binary_capture(capture).filter(Header::r_version_supported) else {
         return std::ptr::null_mut();
     };
     // SAFETY: see the function's contract.

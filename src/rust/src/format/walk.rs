@@ -10,11 +10,16 @@
 //! lists, expression vectors, pairlists (LISTSXP), symbols (through the
 //! reference table), CHARSXPs, S4SXP objects, the singleton environments
 //! and markers R writes as bare codes, and ALTREP objects of the base
-//! classes in [`super::altrep`] (version 3). Anything else makes the walk
+//! classes in [`super::altrep`] (in version 2 as the ordinary vectors R
+//! writes, except deferred strings not yet expanded). Anything else makes the walk
 //! stop with [`Step::Uncovered`]; the caller then serializes the whole
 //! object through R's own writer. Nothing is written that R would not
 //! write: an uncovered object is always found before any of the output is
 //! used (the sizing pass walks the whole object first).
+//!
+//! Sizing a binary stream reads lengths only (string byte counts, vector
+//! lengths): O(nodes). Sizing an ASCII stream formats every number, as
+//! its size depends on the digits: O(values).
 
 use super::altrep::{self, BaseClass, Elements, Plan};
 use super::encode::Encoder;
