@@ -17,38 +17,12 @@
 # is the kernel's: VmHWM after resetting it through /proc/self/clear_refs,
 # minus VmRSS before the call.
 
-objects <- list(
-  # The seed: 50e6 doubles, 400 MB serialized.
-  seed_df = function() data.frame(runif(50e6, 1, 10)),
-  # A mixed data frame: 1e7 rows of double, integer, factor, logical, Date,
-  # character (1e3 distinct values).
-  mixed_df = function() {
-    set.seed(1)
-    n <- 1e7
-    data.frame(
-      dbl = runif(n), int = sample.int(1e6, n, TRUE),
-      fct = factor(sample(letters, n, TRUE)), lgl = sample(c(TRUE, FALSE, NA), n, TRUE),
-      date = as.Date("2020-01-01") + sample.int(1000, n, TRUE),
-      chr = sprintf("v%04d", sample.int(1e3, n, TRUE)),
-      stringsAsFactors = FALSE
-    )
-  },
-  # Strings: 1e6 rows x 3 character columns.
-  strings_df = function() {
-    set.seed(1)
-    data.frame(
-      a = sprintf("id-%08d", sample.int(1e6)),
-      b = sample(c(state.name, month.name), 1e6, TRUE),
-      c = paste0("x", sample.int(1e4, 1e6, TRUE)),
-      stringsAsFactors = FALSE
-    )
-  },
-  # Many small objects: a list of 1e5 small named lists.
-  small_lists = function() {
-    set.seed(1)
-    lapply(seq_len(1e5), function(i) list(id = i, name = paste0("n", i), x = runif(3)))
-  }
-)
+# The objects are the main benchmark's (cases.R).
+self <- normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE)))
+objects <- local({
+  source(file.path(dirname(self), "cases.R"), local = TRUE)
+  objects[c("seed_df", "mixed_df", "strings_df", "small_lists")]
+})
 
 # Each method returns the number of bytes it produced (or counted).
 methods <- list(
@@ -126,7 +100,6 @@ if (length(args) >= 1 && args[[1]] == "case") {
 }
 
 reps <- if (length(args) >= 1) as.integer(args[[1]]) else 3L
-self <- normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE)))
 out_dir <- file.path(dirname(self), "results")
 dir.create(out_dir, showWarnings = FALSE)
 columns <- c("object", "method", "bytes", "seconds", "cpu_seconds", "start_mb", "peak_extra_mb", "path",
