@@ -94,12 +94,55 @@ static void raise_job_error(NativeJob *job, const char *what)
     lm_abort("lowmem_error_internal", msg);
 }
 
+/* Faults in the pages of bytes [from, to) of the output with one system
+   call, instead of one trap per 4 KB page as they are first written
+   (Linux >= 5.14; elsewhere, or if the kernel refuses, nothing happens and
+   the pages fault in as they are written). The raw vector's data was just
+   allocated and is untouched (R does not initialise raw vectors), and all
+   of it is about to be written. Done one step ahead of the writer rather
+   than all at once, so that an interrupt is still seen every step.
+   Measured on the seed data frame (400 MB, 8 interleaved fresh runs, mean
+   elapsed): 0.277 -> 0.227 s (earlier, populating all at once: 0.240 ->
+   0.205 s and 0.266 -> 0.208 s). Interrupt latency on a 2.4 GB output: 30 ms. (THP
+   through MADV_HUGEPAGE was tried and dropped: with defrag=madvise a fault
+   may stall on compaction; see the git log.) */
+static void prefault(unsigned char *buf, size_t from, size_t to)
+{
+#ifdef __linux__
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+    static uintptr_t page = 0;
+    if (page == 0) page = (uintptr_t) sysconf(_SC_PAGESIZE);
+    if (page == 0 || (page & (page - 1)) != 0) return;
+    uintptr_t start = ((uintptr_t) buf + from + page - 1) & ~(page - 1);
+    uintptr_t end = ((uintptr_t) buf + to) & ~(page - 1);
+    if (end > start + 16 * page)
+        (void) madvise((void *) start, end - start, MADV_POPULATE_WRITE);
+#else
+    (void) buf;
+    (void) from;
+    (void) to;
+#endif
+}
+
 /* Runs the current pass to its end, checking for interrupts every
    LM_NATIVE_STEP bytes. Returns 1 when done, 0 if the object is not
-   covered (the reason is copied into c->reason). */
-static int run_pass(native_call *c, const char *what)
+   covered (the reason is copied into c->reason). A writing pass passes its
+   output (`buf`, `len`), which is prefaulted a step ahead of the writer. */
+static int run_pass(native_call *c, const char *what, unsigned char *buf, size_t len)
 {
+    size_t faulted = 0;
     for (;;) {
+        if (buf != NULL && faulted < len) {
+            size_t pos = (size_t) lowmem_native_bytes(c->job);
+            size_t ahead = pos + 2 * (size_t) LM_NATIVE_STEP;
+            if (ahead > len) ahead = len;
+            if (ahead > faulted) {
+                prefault(buf, faulted > pos ? faulted : pos, ahead);
+                faulted = ahead;
+            }
+        }
         int status = lowmem_native_step(c->job, LM_NATIVE_STEP);
         switch (status) {
         case LM_NATIVE_DONE:
@@ -122,32 +165,6 @@ static int begin_pass(native_call *c, R_pstream_format_t type, unsigned char *bu
     if (lowmem_native_begin(c->job, (int) type, buf, len) != LM_NATIVE_DONE)
         raise_job_error(c->job, "begin");
     return 1;
-}
-
-/* Faults in the pages of the output in one system call before they are
-   written (Linux >= 5.14; elsewhere, or if the kernel refuses, nothing
-   happens and the pages fault in one by one as they are first written).
-   The raw vector's data was just allocated and is untouched (R does not
-   initialise raw vectors); all of it is about to be written anyway.
-   Measured on the seed data frame (400 MB, twice 8 interleaved fresh
-   runs): 0.240 -> 0.205 s and 0.266 -> 0.208 s mean. (MADV_HUGEPAGE was tried too and dropped: with
-   THP defrag=madvise a fault may stall on compaction, see git log.) */
-static void prefault(unsigned char *p, size_t n)
-{
-#ifdef __linux__
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-    uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
-    if (page == 0 || (page & (page - 1)) != 0) return;
-    uintptr_t start = ((uintptr_t) p + page - 1) & ~(page - 1);
-    uintptr_t end = ((uintptr_t) p + n) & ~(page - 1);
-    if (end > start + 16 * page)
-        (void) madvise((void *) start, end - start, MADV_POPULATE_WRITE);
-#else
-    (void) p;
-    (void) n;
-#endif
 }
 
 static SEXP native_body(void *data)
@@ -173,7 +190,7 @@ static SEXP native_body(void *data)
        anything is allocated. Coverage does not depend on the format, so
        the diagnostic counts in binary (O(nodes), no number formatting). */
     begin_pass(c, c->want == WANT_PATH ? R_pstream_binary_format : c->type, NULL, 0);
-    if (!run_pass(c, "sizing"))
+    if (!run_pass(c, "sizing", NULL, 0))
         return R_NilValue;
     c->covered = 1;
     double n = lowmem_native_bytes(c->job);
@@ -183,9 +200,8 @@ static SEXP native_body(void *data)
     if (n > (double) R_XLEN_T_MAX)
         lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
     SEXP result = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) n));
-    prefault(RAW(result), (size_t) n);
     begin_pass(c, c->type, RAW(result), (size_t) n);
-    if (!run_pass(c, "writing"))
+    if (!run_pass(c, "writing", RAW(result), (size_t) n))
         lm_abort("lowmem_error_internal",
                  "internal error: the native writer covered the object when sizing it but not when writing it");
     UNPROTECT(1);

@@ -2,7 +2,7 @@
 //!
 //! * [`sink`]: where serialized bytes go (count, exactly-sized buffer, ...).
 //! * [`codec`]: gzip (parallel), bzip2 and xz encoders for files.
-//! * [`ffi`]: the C ABI the package's C layer calls; the only FFI code.
+//! * [`ffi`]: the C ABI of the sinks, which the package's C layer calls.
 //! * [`mem`]: memory tracking (RSS peak and timeline) for `mem_peak()` and
 //!   `mem_timeline()`, with its own C ABI (`src/mem.h`).
 //! * [`error`]: the error type; errors reach R as conditions raised by C
