@@ -6,11 +6,16 @@
 #' the peak extra memory is the output itself; base R needs about twice
 #' that, because it grows a buffer and then copies it.
 #'
-#' It runs R's own serializer twice: once to count the bytes, once to write
-#' them. With a `refhook` it runs once, as base R does, because the hook is
-#' user code that may change the object while it is written: the stream then
-#' waits in 1 MiB blocks that are released as they are copied into the
-#' result, so the peak is still the output plus one block.
+#' Plain data (vectors, lists, attributes, factors, data frames, S4 objects
+#' made of these, R's compact ALTREP vectors) is written by lowmem's own
+#' native writer: sized from lengths and string byte counts, then encoded
+#' straight into the result. Anything else (closures, environments, calls,
+#' external pointers, ...) goes through R's own serializer, run twice: once
+#' to count the bytes, once to write them. With a `refhook` R's serializer
+#' runs once, as base R does, because the hook is user code that may change
+#' the object while it is written: the stream then waits in 1 MiB blocks
+#' that are released as they are copied into the result, so the peak is
+#' still the output plus one block.
 #'
 #' @param object Any R object.
 #' @param connection `NULL` for a raw vector, or a connection. The stream is

@@ -1,8 +1,10 @@
 #' The exact size of an object's serialization
 #'
 #' Counts the bytes `serialize(object, NULL, ...)` would produce, without
-#' producing them: it runs R's serializer into a counter, so nothing that
-#' grows with the object is allocated.
+#' producing them. For plain data the count comes from lengths and string
+#' byte counts (microseconds even for a large data frame); otherwise R's
+#' serializer runs into a counter. Nothing that grows with the object is
+#' allocated.
 #'
 #' @inheritParams serialize
 #' @return The number of bytes, as a double (it may exceed `2^31`).
