@@ -158,74 +158,52 @@ pub fn xdr_ints(src: &[i32], dst: &mut [u8]) {
     BigEndian::write_i32_into(src, dst);
 }
 
-impl<D: Dest> Encoder for Xdr<D> {
-    const SIZES_ONLY: bool = D::COUNTS;
+/// The two binary formats differ only in their magic and byte order; one
+/// implementation of [`Encoder`] serves both.
+pub trait Binary {
+    type Order: ByteOrder;
+    type Dest: Dest;
+    const MAGIC: &'static [u8; 2];
+    fn dest(&mut self) -> &mut Self::Dest;
+    fn dest_ref(&self) -> &Self::Dest;
+}
 
-    /// One reservation per string (the hot loop of character vectors).
+impl<D: Dest> Binary for Xdr<D> {
+    type Order = BigEndian;
+    type Dest = D;
+    const MAGIC: &'static [u8; 2] = b"X\n";
     #[inline]
-    fn charsxp(&mut self, flags: i32, bytes: Option<&[u8]>) -> Result<()> {
-        let len = bytes.map_or(0, <[u8]>::len);
-        if let Some(dst) = self.0.take(8 + len)? {
-            dst[..4].copy_from_slice(&flags.to_be_bytes());
-            dst[4..8].copy_from_slice(&bytes.map_or(-1, |b| b.len() as i32).to_be_bytes());
-            if let Some(bytes) = bytes {
-                dst[8..].copy_from_slice(bytes);
-            }
-        }
-        Ok(())
+    fn dest(&mut self) -> &mut D {
+        &mut self.0
     }
-
-    fn skip(&mut self, n: usize) -> Result<()> {
-        self.0.take(n).map(|_| ())
-    }
-
-    fn magic(&mut self) -> Result<()> {
-        put(&mut self.0, b"X\n")
-    }
-
-    #[inline]
-    fn int(&mut self, value: i32) -> Result<()> {
-        put(&mut self.0, &value.to_be_bytes())
-    }
-
-    fn ints(&mut self, values: &[i32]) -> Result<()> {
-        if let Some(dst) = self.0.take(values.len() * 4)? {
-            xdr_ints(values, dst);
-        }
-        Ok(())
-    }
-
-    fn doubles(&mut self, values: &[f64]) -> Result<()> {
-        if let Some(dst) = self.0.take(values.len() * 8)? {
-            xdr_doubles(values, dst);
-        }
-        Ok(())
-    }
-
-    fn raw(&mut self, values: &[u8]) -> Result<()> {
-        put(&mut self.0, values)
-    }
-
-    #[inline]
-    fn string(&mut self, bytes: &[u8]) -> Result<()> {
-        put(&mut self.0, bytes)
-    }
-
-    fn position(&self) -> u64 {
-        self.0.position()
+    fn dest_ref(&self) -> &D {
+        &self.0
     }
 }
 
-impl<D: Dest> Encoder for Native<D> {
-    const SIZES_ONLY: bool = D::COUNTS;
+impl<D: Dest> Binary for Native<D> {
+    type Order = NativeEndian;
+    type Dest = D;
+    const MAGIC: &'static [u8; 2] = b"B\n";
+    #[inline]
+    fn dest(&mut self) -> &mut D {
+        &mut self.0
+    }
+    fn dest_ref(&self) -> &D {
+        &self.0
+    }
+}
+
+impl<B: Binary> Encoder for B {
+    const SIZES_ONLY: bool = <B::Dest as Dest>::COUNTS;
 
     /// One reservation per string (the hot loop of character vectors).
     #[inline]
     fn charsxp(&mut self, flags: i32, bytes: Option<&[u8]>) -> Result<()> {
         let len = bytes.map_or(0, <[u8]>::len);
-        if let Some(dst) = self.0.take(8 + len)? {
-            dst[..4].copy_from_slice(&flags.to_ne_bytes());
-            dst[4..8].copy_from_slice(&bytes.map_or(-1, |b| b.len() as i32).to_ne_bytes());
+        if let Some(dst) = self.dest().take(8 + len)? {
+            B::Order::write_i32(&mut dst[..4], flags);
+            B::Order::write_i32(&mut dst[4..8], bytes.map_or(-1, |b| b.len() as i32));
             if let Some(bytes) = bytes {
                 dst[8..].copy_from_slice(bytes);
             }
@@ -234,43 +212,45 @@ impl<D: Dest> Encoder for Native<D> {
     }
 
     fn skip(&mut self, n: usize) -> Result<()> {
-        self.0.take(n).map(|_| ())
+        self.dest().take(n).map(|_| ())
     }
 
     fn magic(&mut self) -> Result<()> {
-        put(&mut self.0, b"B\n")
+        put(self.dest(), B::MAGIC)
     }
 
     #[inline]
     fn int(&mut self, value: i32) -> Result<()> {
-        put(&mut self.0, &value.to_ne_bytes())
+        let mut bytes = [0u8; 4];
+        B::Order::write_i32(&mut bytes, value);
+        put(self.dest(), &bytes)
     }
 
     fn ints(&mut self, values: &[i32]) -> Result<()> {
-        if let Some(dst) = self.0.take(values.len() * 4)? {
-            NativeEndian::write_i32_into(values, dst);
+        if let Some(dst) = self.dest().take(values.len() * 4)? {
+            B::Order::write_i32_into(values, dst);
         }
         Ok(())
     }
 
     fn doubles(&mut self, values: &[f64]) -> Result<()> {
-        if let Some(dst) = self.0.take(values.len() * 8)? {
-            NativeEndian::write_f64_into(values, dst);
+        if let Some(dst) = self.dest().take(values.len() * 8)? {
+            B::Order::write_f64_into(values, dst);
         }
         Ok(())
     }
 
     fn raw(&mut self, values: &[u8]) -> Result<()> {
-        put(&mut self.0, values)
+        put(self.dest(), values)
     }
 
     #[inline]
     fn string(&mut self, bytes: &[u8]) -> Result<()> {
-        put(&mut self.0, bytes)
+        put(self.dest(), bytes)
     }
 
     fn position(&self) -> u64 {
-        self.0.position()
+        self.dest_ref().position()
     }
 }
 
