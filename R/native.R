@@ -25,3 +25,10 @@ serialize_path <- function(object, ascii = FALSE, xdr = TRUE, version = NULL,
 bench_floor <- function(x, size) {
   .Call(C_lowmem_bench_floor, x, size)
 }
+
+# The result vector (src/result.c), for tests: whether `x` is one of lowmem's
+# own `lowmem_raw` results (an ALTREP raw vector over lowmem's memory map),
+# and the bytes of all such results not yet finalized.
+result_info <- function(x) {
+  .Call(C_lowmem_result_info, x)
+}

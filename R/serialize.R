@@ -17,6 +17,18 @@
 #' that are released as they are copied into the result, so the peak is
 #' still the output plus one block.
 #'
+#' A result of 1 MiB or more lives outside R's heap: it is an ALTREP raw
+#' vector over memory lowmem maps itself. It is a raw vector to R code in
+#' every way (`identical()` to base R's, writable, serialized and saved as a
+#' plain raw vector, copied into an ordinary one when duplicated). The point
+#' is speed: allocating a large vector from R's heap makes R collect garbage
+#' first whenever the heap's limit would be exceeded, which in a session
+#' with millions of strings costs more than writing the stream. To keep dead
+#' results from piling up outside R's view, lowmem runs R's garbage
+#' collector itself once the results it allocated since its last collection
+#' reach the size of those that survived it (and at least 64 MB). Set
+#' `options(lowmem.altrep = FALSE)` for results from R's own heap.
+#'
 #' @param object Any R object.
 #' @param connection `NULL` for a raw vector, or a connection. The stream is
 #'   written to a connection in chunks of `chunk_size` bytes, so the extra

@@ -18,6 +18,7 @@ static const R_CallMethodDef call_methods[] = {
     {"lowmem_timeline_stop", (DL_FUNC) &lowmem_timeline_stop, 1},
     {"lowmem_serialize_path", (DL_FUNC) &lowmem_serialize_path, 4},
     {"lowmem_bench_floor", (DL_FUNC) &lowmem_bench_floor, 2},
+    {"lowmem_result_info", (DL_FUNC) &lowmem_result_info, 1},
     {NULL, NULL, 0}
 };
 
@@ -26,4 +27,5 @@ void R_init_lowmem(DllInfo *dll)
     R_registerRoutines(dll, NULL, call_methods, NULL, NULL);
     R_useDynamicSymbols(dll, FALSE);
     R_forceSymbols(dll, TRUE);
+    lm_result_init(dll);
 }

@@ -3,9 +3,17 @@
 #define LOWMEM_C_H
 
 #include <Rinternals.h>
+#include <R_ext/Rdynload.h>
 
 /* Raises an R condition of class c(klass, "lowmem_error", "error", "condition"). */
 void lm_abort(const char *klass, const char *msg);
+
+/* The result vector (result.c): an exactly-sized raw vector; large ones are
+   ALTREP vectors over lowmem's own memory map. */
+void lm_result_init(DllInfo *dll);
+SEXP lm_result_alloc(R_xlen_t n);
+int lm_result_is_own(SEXP x);
+SEXP lowmem_result_info(SEXP x);
 
 SEXP lowmem_serialize_raw(SEXP object, SEXP type, SEXP version, SEXP refhook);
 SEXP lowmem_serialized_size(SEXP object, SEXP type, SEXP version, SEXP refhook);

@@ -199,7 +199,7 @@ static SEXP native_body(void *data)
 
     if (n > (double) R_XLEN_T_MAX)
         lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
-    SEXP result = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) n));
+    SEXP result = PROTECT(lm_result_alloc((R_xlen_t) n));
     begin_pass(c, c->type, RAW(result), (size_t) n);
     if (!run_pass(c, "writing", RAW(result), (size_t) n))
         lm_abort("lowmem_error_internal",

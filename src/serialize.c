@@ -222,7 +222,7 @@ static SEXP raw_two_passes(lm_call *c)
     double n = count_pass(c);
     if (n > (double) R_XLEN_T_MAX)
         lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
-    SEXP result = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) n));
+    SEXP result = PROTECT(lm_result_alloc((R_xlen_t) n));
     c->stream = lowmem_stream_slice_new(RAW(result), (size_t) n);
     c->since_check = 0;
     quiet_write_pass(c);
@@ -241,7 +241,7 @@ static SEXP raw_one_pass(lm_call *c)
     double n = lowmem_stream_bytes(c->stream);
     if (n > (double) R_XLEN_T_MAX)
         lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
-    SEXP result = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) n));
+    SEXP result = PROTECT(lm_result_alloc((R_xlen_t) n));
     if (lowmem_stream_blocks_move(c->stream, RAW(result), (size_t) n) != 0)
         check_stream(c->stream);
     UNPROTECT(1);

@@ -8,7 +8,9 @@
 //! type first. Nothing here allocates, dispatches an ALTREP method that can
 //! allocate (no `DATAPTR`/`STRING_ELT`/`INTEGER` on ALTREP objects), or runs
 //! R code. `DATAPTR_OR_NULL` and `STRING_PTR_RO` are only called on objects
-//! that are not ALTREP, where they return the data pointer.
+//! that are not ALTREP, where they return the data pointer, and
+//! `DATAPTR_OR_NULL` also on lowmem's own `lowmem_raw` results, whose
+//! method (src/result.c) returns their memory map and nothing else.
 //!
 //! Hand-written rather than libR-sys 0.7.1: its precomputed R 4.2 bindings
 //! (bindings-linux-x86_64-R4.2.rs) omit `LEVELS`, which every flags word
@@ -210,21 +212,25 @@ impl Sexp {
         unsafe { std::slice::from_raw_parts(STRING_PTR_RO(self.0).cast::<Sexp>(), len) }
     }
 
-    /// The data of an atomic vector that is not ALTREP, as `len` values of
-    /// `T` (i32 for logical/integer, f64 for double, 2 × f64 per complex
-    /// element, u8 for raw).
+    /// The data of an atomic vector that is not ALTREP (or is one of
+    /// lowmem's own `lowmem_raw` results, whose `Dataptr_or_null` method
+    /// returns its memory map), as `len` values of `T` (i32 for
+    /// logical/integer, f64 for double, 2 × f64 per complex element, u8 for
+    /// raw).
     ///
     /// # Safety
-    /// `self` is an atomic vector, not ALTREP, whose data is `len` values of
-    /// `T`; the slice is used only while the vector is alive and unmodified.
+    /// `self` is such an atomic vector, whose data is `len` values of `T`;
+    /// the slice is used only while the vector is alive and unmodified.
     pub unsafe fn data<'a, T>(self, len: usize) -> &'a [T] {
-        debug_assert!(!self.is_altrep());
         if len == 0 {
             return &[];
         }
         // SAFETY: for a non-ALTREP vector DATAPTR_OR_NULL is STDVEC_DATAPTR,
-        // suitably aligned for every element type.
-        unsafe { std::slice::from_raw_parts(DATAPTR_OR_NULL(self.0).cast::<T>(), len) }
+        // suitably aligned for every element type; for lowmem_raw it is the
+        // page-aligned start of its mapping (src/result.c).
+        let p = unsafe { DATAPTR_OR_NULL(self.0) };
+        debug_assert!(!p.is_null());
+        unsafe { std::slice::from_raw_parts(p.cast::<T>(), len) }
     }
 
     /// The bytes of a CHARSXP (not NA_STRING).

@@ -11,6 +11,11 @@
 //! In version 2 every ALTREP object is written as an ordinary vector; see
 //! [`plan`] for where its elements come from.
 //!
+//! lowmem's own result vectors (class `lowmem_raw`, src/result.c) have no
+//! serialized state, so R writes them as ordinary raw vectors; their
+//! elements are at their data pointer, which the class's
+//! `Dataptr_or_null` method returns without allocating.
+//!
 //! Any other class is not covered: its state is known only to its
 //! `Serialized_state` method, which may allocate or run R code.
 //!
@@ -22,17 +27,23 @@
 use crate::format::flags::sexptype::*;
 use crate::rapi::Sexp;
 
-/// The base-R ALTREP classes the writer understands.
+/// The ALTREP classes the writer understands: base R's, and lowmem's own
+/// result vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BaseClass {
     CompactSeq,
     Wrapper,
     DeferredString,
+    /// `lowmem_raw` from package `lowmem` (src/result.c).
+    OwnRaw,
 }
 
 impl BaseClass {
     /// The class of a registered (class, package) name pair.
     pub fn from_names(class: &[u8], package: &[u8]) -> Option<BaseClass> {
+        if package == b"lowmem" && class == b"lowmem_raw" {
+            return Some(BaseClass::OwnRaw);
+        }
         if package != b"base" {
             return None;
         }
@@ -50,7 +61,8 @@ impl BaseClass {
 /// Where the elements of a vector written as an ordinary vector come from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Elements {
-    /// A plain (not ALTREP) vector of the same type that holds them.
+    /// A plain (not ALTREP) vector of the same type that holds them, or
+    /// a `lowmem_raw` vector (its data pointer is its memory map).
     Plain(Sexp),
     /// A compact integer sequence: `first + step * i`, `step` = ±1.
     IntSeq { first: i32, step: i32, len: u64 },
@@ -105,6 +117,7 @@ pub fn plan(x: Sexp, class: BaseClass, version: i32) -> Plan {
         BaseClass::CompactSeq => Plan::State(x.altrep_data1()),
         BaseClass::Wrapper => wrapper_plan(x),
         BaseClass::DeferredString => deferred_string_plan(x),
+        BaseClass::OwnRaw => own_raw_plan(x),
     }
 }
 
@@ -143,6 +156,21 @@ fn deferred_string_plan(x: Sexp) -> Plan {
     Plan::State(state)
 }
 
+fn own_raw_plan(x: Sexp) -> Plan {
+    match own_raw_elements(x) {
+        Ok(elements) => Plan::Ordinary(elements),
+        Err(reason) => Plan::Uncovered(reason),
+    }
+}
+
+/// A `lowmem_raw` vector holds its own elements.
+fn own_raw_elements(x: Sexp) -> Result<Elements, &'static str> {
+    if x.sexptype() != RAWSXP {
+        return Err("lowmem_raw object of an unexpected type");
+    }
+    Ok(Elements::Plain(x))
+}
+
 fn plain(x: Sexp, source: Sexp) -> Plan {
     match plain_elements(x, source) {
         Ok(elements) => Plan::Ordinary(elements),
@@ -168,6 +196,7 @@ fn elements(x: Sexp, class: BaseClass) -> Result<Elements, &'static str> {
     for _ in 0..8 {
         match class {
             BaseClass::CompactSeq => return compact_seq_elements(x),
+            BaseClass::OwnRaw => return own_raw_elements(x),
             BaseClass::DeferredString => {
                 return if x.altrep_data1().is_null() {
                     plain_elements(x, x.altrep_data2())
@@ -236,5 +265,7 @@ mod tests {
         assert_eq!(BaseClass::from_names(b"wrap_list", b"base"), None, "R >= 4.3 only");
         assert_eq!(BaseClass::from_names(b"mmap_integer", b"base"), None);
         assert_eq!(BaseClass::from_names(b"compact_intseq", b"vroom"), None);
+        assert_eq!(BaseClass::from_names(b"lowmem_raw", b"lowmem"), Some(BaseClass::OwnRaw));
+        assert_eq!(BaseClass::from_names(b"lowmem_raw", b"base"), None);
     }
 }

@@ -177,7 +177,7 @@ impl Walk {
     fn item<E: Encoder>(&mut self, enc: &mut E, x: Sexp) -> Result<Option<&'static str>> {
         if x.is_altrep() {
             let Some(class) = self.altrep_class(x) else {
-                return Ok(Some("ALTREP object of a class other than base R's compact, wrapper and deferred-string classes"));
+                return Ok(Some("ALTREP object of a class other than base R's compact, wrapper and deferred-string classes and lowmem's own results"));
             };
             return match altrep::plan(x, class, self.header.version) {
                 Plan::State(state) => self.altrep_item(enc, x, &[Task::Item(state)]),
