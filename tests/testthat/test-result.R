@@ -32,8 +32,8 @@ test_that("a large result is lowmem's own vector, a small one is R's", {
 
 test_that("option lowmem.altrep = FALSE gives R's own vectors", {
   x <- big_object()
-  withr_local <- options(lowmem.altrep = FALSE)
-  on.exit(options(withr_local))
+  old <- options(lowmem.altrep = FALSE)
+  on.exit(options(old))
   r <- lowmem::serialize(x, NULL)
   expect_false(lowmem:::result_info(r)$own)
   expect_same(r, base::serialize(x, NULL))
