@@ -27,7 +27,7 @@
  * result alive that is one collection per call, as base R's allocation
  * does, and at most about twice the live results are ever mapped.
  *
- * Small results, a session with option(lowmem.altrep = FALSE), and
+ * Small results, a session with options(lowmem.altrep = FALSE), and
  * platforms without mmap get an ordinary vector from R's heap.
  */
 #define R_NO_REMAP
@@ -35,7 +35,6 @@
 #include <Rinternals.h>
 #include <R_ext/Altrep.h>
 #include <R_ext/Rdynload.h>
-#include <stdint.h>
 #include <stdlib.h>
 
 #include "lowmem_c.h"
@@ -111,6 +110,7 @@ static Rboolean raw_inspect(SEXP x, int pre, int deep, int pvec,
 
 void lm_result_init(DllInfo *dll)
 {
+    /* The Rust writer recognises the class by these names (format/altrep.rs). */
     raw_class = R_make_altraw_class("lowmem_raw", "lowmem", dll);
     R_set_altrep_Length_method(raw_class, raw_length);
     R_set_altrep_Inspect_method(raw_class, raw_inspect);
