@@ -32,3 +32,11 @@ bench_floor <- function(x, size) {
 result_info <- function(x) {
   .Call(C_lowmem_result_info, x)
 }
+
+# The writer the last streaming call used, for tests: "native" or
+# "universal" for the last serialize(x, con) or serialize_to_file() of this
+# session (with the reason as attribute "reason" for "universal"), "none"
+# before the first.
+last_stream_path <- function() {
+  .Call(C_lowmem_last_stream_path)
+}

@@ -12,6 +12,7 @@ static const R_CallMethodDef call_methods[] = {
     {"lowmem_write_pass", (DL_FUNC) &lowmem_write_pass, 1},
     {"lowmem_serialize_conn", (DL_FUNC) &lowmem_serialize_conn, 8},
     {"lowmem_serialize_file", (DL_FUNC) &lowmem_serialize_file, 9},
+    {"lowmem_last_stream_path", (DL_FUNC) &lowmem_last_stream_path, 0},
     {"lowmem_rss_status", (DL_FUNC) &lowmem_rss_status, 0},
     {"lowmem_rss_reset_peak", (DL_FUNC) &lowmem_rss_reset_peak, 0},
     {"lowmem_timeline_start", (DL_FUNC) &lowmem_timeline_start, 2},

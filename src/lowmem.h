@@ -67,6 +67,20 @@ double lowmem_native_bytes(NativeJob *job);
 /* Why the object is not covered, or the error (NUL-terminated); 1 if any. */
 int lowmem_native_message(NativeJob *job, char *out, size_t size);
 void lowmem_native_free(NativeJob *job);
+/* Streaming passes (serialize.c): DONE or FAILED. To a file: a temporary
+   file next to `path` (codec 0 none, 1 gzip, 2 bzip2, 3 xz), synced and
+   renamed over `path` when the pass is done, removed if the job is freed
+   before. Or in chunks of exactly `chunk` bytes (the last one shorter) to
+   write(ctx, bytes, len), which returns non-zero if R stopped the write;
+   it must never jump. */
+int lowmem_native_begin_file(NativeJob *job, int format, const char *path, int codec,
+                             int level, size_t chunk);
+typedef int (*lowmem_write_fn)(void *ctx, const unsigned char *bytes, size_t len);
+int lowmem_native_begin_callback(NativeJob *job, int format, size_t chunk,
+                                 lowmem_write_fn write, void *ctx);
+/* The kind of the job's error: 0 none, 1 internal, 2 I/O, 3 memory, 4 a
+   write R stopped. */
+int lowmem_native_error_kind(NativeJob *job);
 /* XDR-encodes n doubles into 8n bytes (the benchmark's floor). */
 void lowmem_xdr_doubles(const double *src, size_t n, unsigned char *dst);
 

@@ -29,6 +29,11 @@ SEXP lowmem_serialize_file(SEXP object, SEXP path, SEXP codec, SEXP level,
 SEXP lm_native_raw(SEXP object, R_pstream_format_t type, int version, int has_hook);
 SEXP lm_native_size(SEXP object, R_pstream_format_t type, int version, int has_hook);
 SEXP lowmem_serialize_path(SEXP object, SEXP type, SEXP version, SEXP refhook);
+/* A job for streaming `object` (kept protected by the caller) with the
+   native writer, or NULL with the reason in `reason` (serialize.c). */
+struct Job;
+struct Job *lm_native_job(SEXP object, int version, char *reason, size_t size);
+SEXP lowmem_last_stream_path(void);
 SEXP lowmem_bench_floor(SEXP x, SEXP size);
 
 #endif

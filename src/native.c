@@ -83,6 +83,26 @@ static int capture_header(int version, capture *c)
     return !c->overflow;
 }
 
+/* A job for `object` (which the caller keeps protected) for the streaming
+   paths of serialize.c, or NULL with the reason in `reason`. The same
+   checks as native_body's, on the same header. */
+NativeJob *lm_native_job(SEXP object, int version, char *reason, size_t size)
+{
+    capture header;
+    if (version != 0 && version != 2 && version != 3) {
+        snprintf(reason, size, "unsupported version (R's writer raises the error)");
+        return NULL;
+    }
+    if (!capture_header(version, &header)) {
+        snprintf(reason, size, "unexpected header");
+        return NULL;
+    }
+    NativeJob *job = lowmem_native_new((void *) object, header.bytes, header.len);
+    if (job == NULL)
+        snprintf(reason, size, "unexpected header, or an R version the native writer was not verified against");
+    return job;
+}
+
 /* ---- passes ------------------------------------------------------------ */
 
 static void raise_job_error(NativeJob *job, const char *what)

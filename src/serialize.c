@@ -19,6 +19,8 @@
 #define R_NO_REMAP
 #include <R.h>
 #include <Rinternals.h>
+#include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lowmem.h"
@@ -38,6 +40,7 @@ typedef struct {
     /* streaming only (see stream_body) */
     SEXP con;                /* an R connection, or R_NilValue */
     SEXP chunk_vec;          /* the chunk buffer: a raw vector of `chunk` bytes */
+    SEXP write_call;         /* lowmem:::write_chunk(chunk_vec, con, text) */
     int con_text;            /* a text-mode connection */
     int draining;            /* the stream is a chunk stream drained into con */
     int reporting;           /* progress is reported in this pass */
@@ -46,6 +49,10 @@ typedef struct {
     size_t chunk;
     SEXP progress;           /* R_NilValue, or function(done, total) */
     double total, next_report;
+    /* the native writer (see native_stream) */
+    NativeJob *job;          /* owned; freed by call_cleanup() */
+    SEXP token;              /* the condition that stopped a native write */
+    int stopped;             /* a native write was stopped by R */
 } lm_call;
 
 /* ---- errors ---------------------------------------------------------- */
@@ -74,24 +81,34 @@ static void check_stream(Stream *stream)
 
 /* ---- stream callbacks -------------------------------------------------- */
 
-/* Writes n bytes at p, which lie in the chunk vector, through R:
-   lowmem:::write_chunk() (R/connection.R) calls writeBin() for binary-mode
-   connections and cat() for text-mode ones, which take ASCII only (printable
-   bytes and newlines), as text. Going through R keeps to R's API; with 1 MiB
-   chunks it is one call per MiB. */
-static void write_to_connection(lm_call *c, const unsigned char *p, size_t n)
+/* The call lowmem:::write_chunk(bytes, con, text), evaluated in lowmem's
+   namespace: write_to_connection builds it once per stream, for the chunk
+   vector, so that a chunk costs R one call and no allocation of ours. */
+static SEXP write_chunk_call(lm_call *c, SEXP bytes)
 {
-    SEXP bytes = c->chunk_vec;
-    if (n < c->chunk) { /* the last, partial chunk */
-        bytes = Rf_allocVector(RAWSXP, (R_xlen_t) n);
-        memcpy(RAW(bytes), p, n);
-    }
-    PROTECT(bytes);
     SEXP ns = PROTECT(R_FindNamespace(PROTECT(Rf_mkString("lowmem"))));
     SEXP fun = PROTECT(Rf_findFun(Rf_install("write_chunk"), ns));
-    SEXP call = PROTECT(Rf_lang4(fun, bytes, c->con, PROTECT(Rf_ScalarLogical(c->con_text))));
-    Rf_eval(call, ns);
-    UNPROTECT(6);
+    SEXP call = Rf_lang4(fun, bytes, c->con, PROTECT(Rf_ScalarLogical(c->con_text)));
+    UNPROTECT(4);
+    return call;
+}
+
+/* Writes n bytes at p through R: lowmem:::write_chunk() (R/connection.R)
+   calls writeBin() for binary-mode connections and cat() for text-mode
+   ones, which take ASCII only (printable bytes and newlines), as text.
+   Going through R keeps to R's API; with 1 MiB chunks it is one call per
+   MiB. Full chunks go in the chunk vector (p may already be in it). */
+static void write_to_connection(lm_call *c, const unsigned char *p, size_t n)
+{
+    if (n < c->chunk) { /* the last, partial chunk */
+        SEXP bytes = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) n));
+        memcpy(RAW(bytes), p, n);
+        Rf_eval(PROTECT(write_chunk_call(c, bytes)), R_BaseEnv);
+        UNPROTECT(2);
+        return;
+    }
+    if (p != RAW(c->chunk_vec)) memcpy(RAW(c->chunk_vec), p, n);
+    Rf_eval(c->write_call, R_BaseEnv);
 }
 
 /* Writes out what the chunk stream holds, if due (or all of it if last). */
@@ -258,12 +275,157 @@ static SEXP raw_body(void *data)
     return raw_two_passes(c);
 }
 
+/* ---- streaming with the native writer ---------------------------------- */
+
+/* The path the last streaming call took, for lowmem:::last_stream_path(). */
+static char last_path[320] = "none";
+
+static int note_path(int native, const char *reason)
+{
+    snprintf(last_path, sizeof last_path, "%s%s%s", native ? "native" : "universal",
+             reason[0] ? ":" : "", reason);
+    return native;
+}
+
+SEXP lowmem_last_stream_path(void)
+{
+    const char *colon = strchr(last_path, ':');
+    if (colon == NULL) return Rf_mkString(last_path);
+    SEXP path = PROTECT(Rf_allocVector(STRSXP, 1));
+    SET_STRING_ELT(path, 0, Rf_mkCharLen(last_path, (int) (colon - last_path)));
+    Rf_setAttrib(path, Rf_install("reason"), Rf_mkString(colon + 1));
+    UNPROTECT(1);
+    return path;
+}
+
+/* Raises the native job's error: R's own condition if R stopped a write
+   (see native_write), else a lowmem condition of the error's kind. */
+static void raise_native(lm_call *c)
+{
+    if (c->stopped) R_ContinueUnwind(c->token);
+    char msg[1024], detail[900];
+    int kind = lowmem_native_error_kind(c->job);
+    if (!lowmem_native_message(c->job, detail, sizeof detail))
+        strcpy(detail, "unknown error");
+    if (kind == 2 || kind == 3)
+        lm_abort(kind == 2 ? "lowmem_error_io" : "lowmem_error_memory", detail);
+    snprintf(msg, sizeof msg, "internal error in the native writer: %s", detail);
+    lm_abort("lowmem_error_internal", msg);
+}
+
+/* Runs the job's pass to its end in steps, checking for interrupts (and
+   reporting progress) in between. Returns 1 when done, 0 if the object is
+   not covered. */
+static int native_steps(lm_call *c)
+{
+    /* Steps of 16 MB, or a hundredth of the total for a progress bar. */
+    double step = LM_INTERRUPT_EVERY;
+    if (c->reporting && c->total / 100 < step) step = c->total / 100 > 1048576 ? c->total / 100 : 1048576;
+    for (;;) {
+        int status = lowmem_native_step(c->job, (size_t) step);
+        if (status == LM_NATIVE_DONE) return 1;
+        if (status == LM_NATIVE_UNCOVERED) return 0;
+        if (status != LM_NATIVE_MORE) raise_native(c);
+        R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
+        if (c->reporting) report_progress(c, lowmem_native_bytes(c->job));
+    }
+}
+
+typedef struct {
+    lm_call *c;
+    const unsigned char *p;
+    size_t n;
+} pending_write;
+
+static SEXP write_pending(void *data)
+{
+    pending_write *w = (pending_write *) data;
+    write_to_connection(w->c, w->p, w->n);
+    return R_NilValue;
+}
+
+static void jump_back(void *data, Rboolean jump)
+{
+    if (jump) longjmp(*(jmp_buf *) data, 1);
+}
+
+/* The native writer's way to a connection: Rust calls this with each
+   chunk (lowmem_native_begin_callback), and R code writes it. An R error
+   or interrupt there must not unwind through the Rust frames below this
+   one: R_UnwindProtect's cleanup jumps back here instead (cpp11's
+   unwind_protect does the same), the condition is kept in c->token, and
+   Rust returns a failure; raise_native then continues the unwind, once
+   every Rust frame has returned. Only C frames are jumped over: the
+   cleanup's and R_UnwindProtect's, whose R context has already ended. */
+static int native_write(void *ctx, const unsigned char *p, size_t n)
+{
+    lm_call *c = (lm_call *) ctx;
+    pending_write w = {c, p, n};
+    jmp_buf back;
+    if (setjmp(back)) {
+        c->stopped = 1;
+        return 1;
+    }
+    R_UnwindProtect(write_pending, &w, jump_back, &back, c->token);
+    return 0;
+}
+
+/* Streams a covered object with the native writer (no refhook: see
+   stream_body). A counting pass comes first and finds out whether the
+   native writer covers the object before anything is written; it counts
+   in binary (O(nodes)) unless a progress bar needs the total of an ASCII
+   stream. Returns 1 if the object was written, 0 if it is left to R's
+   writer (nothing was written). */
+static int native_stream(lm_call *c)
+{
+    char reason[256];
+    c->job = lm_native_job(c->object, c->version, reason, sizeof reason);
+    if (c->job == NULL) return note_path(0, reason);
+    c->reporting = c->progress != R_NilValue;
+    R_pstream_format_t count = c->reporting ? c->type : R_pstream_binary_format;
+    if (lowmem_native_begin(c->job, (int) count, NULL, 0) != LM_NATIVE_DONE) raise_native(c);
+    c->reporting = 0;
+    if (!native_steps(c)) {
+        if (!lowmem_native_message(c->job, reason, sizeof reason)) strcpy(reason, "not covered");
+        lowmem_native_free(c->job);
+        c->job = NULL;
+        return note_path(0, reason);
+    }
+    c->total = lowmem_native_bytes(c->job);
+    c->reporting = c->progress != R_NilValue;
+    int status;
+    if (c->path) {
+        status = lowmem_native_begin_file(c->job, (int) c->type, c->path, c->codec, c->level, c->chunk);
+    } else {
+        c->chunk_vec = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) c->chunk));
+        c->write_call = PROTECT(write_chunk_call(c, c->chunk_vec));
+        c->token = PROTECT(R_MakeUnwindCont());
+        status = lowmem_native_begin_callback(c->job, (int) c->type, c->chunk, native_write, c);
+    }
+    if (status != LM_NATIVE_DONE) raise_native(c);
+    if (c->reporting) report_progress(c, 0);
+    if (!native_steps(c))
+        lm_abort("lowmem_error_internal",
+                 "internal error: the native writer covered the object when counting but not when writing");
+    if (c->reporting) report_progress(c, lowmem_native_bytes(c->job));
+    if (!c->path) UNPROTECT(3);
+    return note_path(1, "");
+}
+
+/* ---- streaming --------------------------------------------------------- */
+
 /* Streams the object to a connection or a file in one pass (two with a
    progress bar: its total comes from a counting pass; never with a refhook,
-   which must run once, in the pass that writes). */
+   which must run once, in the pass that writes). Plain data goes through
+   the native writer (native_stream), anything else through R's. */
 static SEXP stream_body(void *data)
 {
     lm_call *c = (lm_call *) data;
+    if (c->refhook == R_NilValue) {
+        if (native_stream(c)) return R_NilValue;
+    } else {
+        note_path(0, "a refhook was given");
+    }
     if (c->progress != R_NilValue) {
         c->total = count_pass(c);
         c->next_report = 0;
@@ -271,8 +433,8 @@ static SEXP stream_body(void *data)
     if (c->path) {
         c->stream = lowmem_stream_file_new(c->path, c->codec, c->level, c->chunk);
     } else {
-        c->chunk_vec = Rf_allocVector(RAWSXP, (R_xlen_t) c->chunk);
-        PROTECT(c->chunk_vec);
+        c->chunk_vec = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) c->chunk));
+        c->write_call = PROTECT(write_chunk_call(c, c->chunk_vec));
         c->stream = lowmem_stream_chunks_new(RAW(c->chunk_vec), c->chunk);
     }
     check_stream(c->stream); /* e.g. the file could not be created */
@@ -282,7 +444,7 @@ static SEXP stream_body(void *data)
     run_pass(c, c->type);
     if (c->draining) drain_chunks(c, 1);
     if (c->reporting) report_progress(c, lowmem_stream_bytes(c->stream));
-    if (!c->path) UNPROTECT(1); /* chunk_vec */
+    if (!c->path) UNPROTECT(2); /* chunk_vec, write_call */
     return R_NilValue;
 }
 
@@ -291,6 +453,8 @@ static void call_cleanup(void *data, Rboolean jump)
     lm_call *c = (lm_call *) data;
     lowmem_stream_free(c->stream);
     c->stream = NULL;
+    lowmem_native_free(c->job); /* an unfinished file is removed */
+    c->job = NULL;
 }
 
 /* ---- arguments --------------------------------------------------------- */
@@ -326,7 +490,9 @@ static lm_call new_call(SEXP object, SEXP type, SEXP version)
     c.refhook = R_NilValue;
     c.con = R_NilValue;
     c.chunk_vec = R_NilValue;
+    c.write_call = R_NilValue;
     c.progress = R_NilValue;
+    c.token = R_NilValue;
     return c;
 }
 

@@ -27,6 +27,12 @@ pub enum Error {
     #[error("cannot allocate {bytes} bytes")]
     OutOfMemory { bytes: u64 },
 
+    /// R stopped a write that C made for the Rust core (an error or an
+    /// interrupt while writing to a connection); C holds the condition and
+    /// raises it once every Rust frame has returned.
+    #[error("the write was stopped by R")]
+    Stopped,
+
     /// A panic caught at the FFI boundary; should never happen.
     #[error("internal error: {0}")]
     Internal(String),
@@ -35,11 +41,13 @@ pub enum Error {
 impl Error {
     /// The kind of R condition the error becomes (see `src/serialize.c`):
     /// 2 for I/O (class `lowmem_error_io`), 3 for memory
-    /// (`lowmem_error_memory`), 1 for everything else (`lowmem_error_internal`).
+    /// (`lowmem_error_memory`), 4 for a write R stopped (C raises R's own
+    /// condition), 1 for everything else (`lowmem_error_internal`).
     pub fn kind_code(&self) -> i32 {
         match self {
             Error::Io { .. } => 2,
             Error::OutOfMemory { .. } => 3,
+            Error::Stopped => 4,
             _ => 1,
         }
     }

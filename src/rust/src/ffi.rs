@@ -143,12 +143,10 @@ pub unsafe extern "C" fn lowmem_stream_file_new(
     level: c_int,
     chunk: usize,
 ) -> *mut Stream {
-    if path.is_null() {
+    // SAFETY: forwarded to the caller's guarantee.
+    let Some(path) = (unsafe { c_path(path) }) else {
         return Stream::boxed(Target::Sink(Box::new(CountSink::new())), Some(Error::Internal("no path".into())));
-    }
-    // SAFETY: the caller passes a NUL-terminated string that outlives this call.
-    let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
-    let path = std::path::Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(bytes));
+    };
     let created = catch_unwind(AssertUnwindSafe(|| {
         let codec = Codec::from_code(codec).ok_or_else(|| Error::Internal(format!("unknown codec {codec}")))?;
         FileSink::create(path, codec, level, chunk)
@@ -158,6 +156,20 @@ pub unsafe extern "C" fn lowmem_stream_file_new(
         Ok(sink) => Stream::new(Box::new(sink)),
         Err(e) => Stream::boxed(Target::Sink(Box::new(CountSink::new())), Some(e)),
     }
+}
+
+/// A path from C: `None` for a null pointer.
+///
+/// # Safety
+/// `path` is null or a NUL-terminated string (bytes of a Unix path) that
+/// outlives the returned reference.
+pub(crate) unsafe fn c_path<'a>(path: *const c_char) -> Option<&'a std::path::Path> {
+    if path.is_null() {
+        return None;
+    }
+    // SAFETY: see the function's contract.
+    let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
+    Some(std::path::Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(bytes)))
 }
 
 /// A stream of unknown length, kept in blocks until

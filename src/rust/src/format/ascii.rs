@@ -131,12 +131,25 @@ static ESCAPED_LEN: [u8; 256] = {
 
 /// Length of the line `OutString` writes for `bytes`, its `\n` included.
 pub fn string_text_len(bytes: &[u8]) -> usize {
-    bytes.iter().map(|&b| ESCAPED_LEN[b as usize] as usize).sum::<usize>() + 1
+    escaped_len(bytes) + 1
 }
 
 /// Writes the escaped line for `bytes` into `out`, whose length must be
 /// `string_text_len(bytes)`.
 pub fn string_text(bytes: &[u8], out: &mut [u8]) {
+    let k = escape_into(bytes, out);
+    out[k] = b'\n';
+}
+
+/// Length of the escapes of `bytes` (the line without its `\n`). Each byte
+/// is escaped on its own, so a string may be escaped in pieces.
+pub fn escaped_len(bytes: &[u8]) -> usize {
+    bytes.iter().map(|&b| ESCAPED_LEN[b as usize] as usize).sum::<usize>()
+}
+
+/// Writes the escapes of `bytes` at the start of `out` (at least
+/// `escaped_len(bytes)` long); returns their length.
+pub fn escape_into(bytes: &[u8], out: &mut [u8]) -> usize {
     let mut k = 0;
     for &b in bytes {
         match escape(b) {
@@ -158,7 +171,7 @@ pub fn string_text(bytes: &[u8], out: &mut [u8]) {
             }
         }
     }
-    out[k] = b'\n';
+    k
 }
 
 #[cfg(test)]

@@ -22,7 +22,21 @@ pub trait Dest {
 
     /// Bytes reserved so far.
     fn position(&self) -> u64;
+
+    /// The most bytes one [`Dest::take`] may ask for: the encoders cut
+    /// longer runs (vectors, long strings) into pieces of at most this
+    /// size, so that a destination with a fixed buffer
+    /// ([`super::stage::Staged`]) never has to grow. Unbounded unless a
+    /// destination says otherwise; at least [`MIN_ROOM`] bytes.
+    #[inline]
+    fn room(&self) -> usize {
+        usize::MAX
+    }
 }
+
+/// The least room a destination may offer: the largest piece an encoder
+/// never cuts (the text of one number, the two words before a string).
+pub const MIN_ROOM: usize = 64;
 
 /// Counts bytes; stores nothing.
 #[derive(Debug, Default)]
@@ -201,6 +215,14 @@ impl<B: Binary> Encoder for B {
     #[inline]
     fn charsxp(&mut self, flags: i32, bytes: Option<&[u8]>) -> Result<()> {
         let len = bytes.map_or(0, <[u8]>::len);
+        let room = self.dest_ref().room();
+        if let Some(long) = bytes.filter(|_| 8 + len > room) {
+            // Longer than the destination's room: the two words, then the
+            // bytes in pieces.
+            self.int(flags)?;
+            self.int(len as i32)?;
+            return self.string(long);
+        }
         if let Some(dst) = self.dest().take(8 + len)? {
             B::Order::write_i32(&mut dst[..4], flags);
             B::Order::write_i32(&mut dst[4..8], bytes.map_or(-1, |b| b.len() as i32));
@@ -227,15 +249,19 @@ impl<B: Binary> Encoder for B {
     }
 
     fn ints(&mut self, values: &[i32]) -> Result<()> {
-        if let Some(dst) = self.dest().take(values.len() * 4)? {
-            B::Order::write_i32_into(values, dst);
+        for piece in values.chunks(pieces_of(self.dest_ref().room(), 4)) {
+            if let Some(dst) = self.dest().take(piece.len() * 4)? {
+                B::Order::write_i32_into(piece, dst);
+            }
         }
         Ok(())
     }
 
     fn doubles(&mut self, values: &[f64]) -> Result<()> {
-        if let Some(dst) = self.dest().take(values.len() * 8)? {
-            B::Order::write_f64_into(values, dst);
+        for piece in values.chunks(pieces_of(self.dest_ref().room(), 8)) {
+            if let Some(dst) = self.dest().take(piece.len() * 8)? {
+                B::Order::write_f64_into(piece, dst);
+            }
         }
         Ok(())
     }
@@ -286,9 +312,11 @@ impl<D: Dest> Encoder for Ascii<D> {
     }
 
     fn raw(&mut self, values: &[u8]) -> Result<()> {
-        if let Some(dst) = self.dest.take(values.len() * 3)? {
-            for (chunk, &b) in dst.chunks_exact_mut(3).zip(values) {
-                chunk.copy_from_slice(&ascii::byte_text(b));
+        for piece in values.chunks(pieces_of(self.dest.room(), 3)) {
+            if let Some(dst) = self.dest.take(piece.len() * 3)? {
+                for (chunk, &b) in dst.chunks_exact_mut(3).zip(piece) {
+                    chunk.copy_from_slice(&ascii::byte_text(b));
+                }
             }
         }
         Ok(())
@@ -296,10 +324,21 @@ impl<D: Dest> Encoder for Ascii<D> {
 
     fn string(&mut self, bytes: &[u8]) -> Result<()> {
         let n = ascii::string_text_len(bytes);
-        if let Some(dst) = self.dest.take(n)? {
-            ascii::string_text(bytes, dst);
+        let room = self.dest.room();
+        if n <= room {
+            if let Some(dst) = self.dest.take(n)? {
+                ascii::string_text(bytes, dst);
+            }
+            return Ok(());
         }
-        Ok(())
+        // Longer than the destination's room: the escapes in pieces (each
+        // byte is escaped on its own), then the newline.
+        for piece in bytes.chunks(pieces_of(room, 4)) {
+            if let Some(dst) = self.dest.take(ascii::escaped_len(piece))? {
+                ascii::escape_into(piece, dst);
+            }
+        }
+        put(&mut self.dest, b"\n")
     }
 
     fn position(&self) -> u64 {
@@ -307,12 +346,29 @@ impl<D: Dest> Encoder for Ascii<D> {
     }
 }
 
+/// Copies `bytes` into the stream, in pieces if they exceed the room.
 #[inline]
 fn put<D: Dest>(dest: &mut D, bytes: &[u8]) -> Result<()> {
-    if let Some(dst) = dest.take(bytes.len())? {
-        dst.copy_from_slice(bytes);
+    let room = dest.room();
+    if bytes.len() <= room {
+        if let Some(dst) = dest.take(bytes.len())? {
+            dst.copy_from_slice(bytes);
+        }
+        return Ok(());
+    }
+    for piece in bytes.chunks(room) {
+        if let Some(dst) = dest.take(piece.len())? {
+            dst.copy_from_slice(piece);
+        }
     }
     Ok(())
+}
+
+/// How many values of `width` output bytes each fit in `room` bytes (at
+/// least one).
+#[inline]
+fn pieces_of(room: usize, width: usize) -> usize {
+    (room / width).max(1)
 }
 
 #[cfg(test)]

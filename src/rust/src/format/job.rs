@@ -1,10 +1,13 @@
 //! A native serialization job and its C ABI (declared in `src/lowmem.h`,
-//! driven by `src/native.c`).
+//! driven by `src/native.c` and, for files and connections, by
+//! `src/serialize.c`).
 //!
 //! A job serializes one object in passes: a counting pass (which also finds
 //! out whether the object is covered), then a writing pass into the raw
-//! vector C allocated at the counted size. Each pass runs in steps of about
-//! `budget` bytes so that C can check for interrupts in between.
+//! vector C allocated at the counted size, or a streaming pass into a file
+//! or through C to a connection (see [`super::stage`]). Each pass runs in
+//! steps of about `budget` bytes so that C can check for interrupts in
+//! between.
 //!
 //! As in `ffi.rs`: no panic crosses into C (every entry point runs under
 //! `catch_unwind`), errors are kept in the handle and raised by C after the
@@ -17,9 +20,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::encode::{Ascii, Count, Encoder, Native, Slice, Xdr};
 use super::header::Header;
+use super::stage::Staged;
 use super::walk::{Step, Walk};
+use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::rapi::Sexp;
+use crate::sink::{CallbackSink, FileSink, Sink, WriteFn};
 
 /// Status codes shared with `src/lowmem.h`.
 pub const DONE: c_int = 0;
@@ -52,14 +58,15 @@ impl Format {
 trait Pass {
     fn step(&mut self, budget: u64) -> Result<Step>;
     fn position(&self) -> u64;
-    /// Checks the finished output (a writing pass must fill its buffer).
-    fn finish(&self) -> Result<()>;
+    /// Checks the finished output (a writing pass must fill its buffer) or
+    /// completes it (a streaming pass writes out the rest).
+    fn finish(&mut self) -> Result<()>;
 }
 
 struct PassOf<E> {
     walk: Walk,
     enc: E,
-    finish: fn(&E) -> Result<()>,
+    finish: fn(&mut E) -> Result<()>,
 }
 
 impl<E: Encoder> Pass for PassOf<E> {
@@ -71,16 +78,16 @@ impl<E: Encoder> Pass for PassOf<E> {
         self.enc.position()
     }
 
-    fn finish(&self) -> Result<()> {
-        (self.finish)(&self.enc)
+    fn finish(&mut self) -> Result<()> {
+        (self.finish)(&mut self.enc)
     }
 }
 
-fn pass<E: Encoder + 'static>(walk: Walk, enc: E, finish: fn(&E) -> Result<()>) -> Box<dyn Pass> {
+fn pass<E: Encoder + 'static>(walk: Walk, enc: E, finish: fn(&mut E) -> Result<()>) -> Box<dyn Pass> {
     Box::new(PassOf { walk, enc, finish })
 }
 
-fn counted<E>(_: &E) -> Result<()> {
+fn counted<E>(_: &mut E) -> Result<()> {
     Ok(())
 }
 
@@ -91,6 +98,8 @@ pub struct Job {
     pass: Option<Box<dyn Pass>>,
     /// Why the object is not covered, or what went wrong.
     message: Option<String>,
+    /// The kind of the error in `message` ([`Error::kind_code`]), 0 if none.
+    kind: c_int,
 }
 
 impl Job {
@@ -108,6 +117,30 @@ impl Job {
             }
         });
         self.message = None;
+        self.kind = 0;
+    }
+
+    /// Starts a streaming pass in `format` through `staged`.
+    fn begin_stream(&mut self, format: Format, staged: Staged) {
+        let walk = Walk::new(self.root, self.header.clone());
+        let hex = format == Format::AsciiHex;
+        self.pass = Some(match format {
+            Format::Xdr => pass(walk, Xdr(staged), |e| e.0.finish()),
+            Format::Binary => pass(walk, Native(staged), |e| e.0.finish()),
+            Format::Ascii | Format::AsciiHex => pass(walk, Ascii { dest: staged, hex }, |e| e.dest.finish()),
+        });
+        self.message = None;
+        self.kind = 0;
+    }
+
+    /// Ends the current pass (a streaming pass drops its sink: an
+    /// unfinished file is removed), then streams to `sink`.
+    fn stream_to(&mut self, format: c_int, chunk: usize, sink: impl FnOnce() -> Result<Box<dyn Sink>>) -> Result<c_int> {
+        let format = format_of(format)?;
+        self.pass = None;
+        let staged = Staged::new(sink()?, chunk)?;
+        self.begin_stream(format, staged);
+        Ok(DONE)
     }
 
     fn step(&mut self, budget: u64) -> Result<c_int> {
@@ -139,6 +172,7 @@ fn with_job(job: *mut Job, op: impl FnOnce(&mut Job) -> Result<c_int>) -> c_int 
         .unwrap_or_else(|_| Err(Error::Internal("a panic in the native writer".into())));
     outcome.unwrap_or_else(|e| {
         job.message = Some(e.to_string());
+        job.kind = e.kind_code();
         FAILED
     })
 }
@@ -165,7 +199,7 @@ pub unsafe extern "C" fn lowmem_native_new(object: *mut c_void, capture: *const 
     };
     // SAFETY: see the function's contract.
     let root = unsafe { Sexp::from_raw(object) };
-    Box::into_raw(Box::new(Job { root, header, pass: None, message: None }))
+    Box::into_raw(Box::new(Job { root, header, pass: None, message: None, kind: 0 }))
 }
 
 /// Starts a pass in `format` (an `R_pstream_format_t` code): counting if
@@ -179,7 +213,7 @@ pub unsafe extern "C" fn lowmem_native_new(object: *mut c_void, capture: *const 
 #[no_mangle]
 pub unsafe extern "C" fn lowmem_native_begin(job: *mut Job, format: c_int, buf: *mut u8, len: usize) -> c_int {
     with_job(job, |job| {
-        let format = Format::from_code(format).ok_or_else(|| Error::Internal(format!("unknown format {format}")))?;
+        let format = format_of(format)?;
         let buf: Option<&'static mut [u8]> = match (buf.is_null(), len) {
             (true, _) => None,
             (false, 0) => Some(&mut []),
@@ -190,6 +224,72 @@ pub unsafe extern "C" fn lowmem_native_begin(job: *mut Job, format: c_int, buf: 
         job.begin(format, buf);
         Ok(DONE)
     })
+}
+
+fn format_of(code: c_int) -> Result<Format> {
+    Format::from_code(code).ok_or_else(|| Error::Internal(format!("unknown format {code}")))
+}
+
+/// Starts a streaming pass in `format` to a file: a temporary file next to
+/// `path`, compressed with `codec` (0 none, 1 gzip, 2 bzip2, 3 xz) at
+/// `level`, written in chunks of `chunk` bytes, and synced and renamed over
+/// `path` when the pass is done; freeing the job before removes it. Returns
+/// DONE, or FAILED (e.g. the file cannot be created: kind 2, I/O).
+///
+/// # Safety
+/// `job` is a live handle; `path` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_native_begin_file(
+    job: *mut Job,
+    format: c_int,
+    path: *const c_char,
+    codec: c_int,
+    level: c_int,
+    chunk: usize,
+) -> c_int {
+    // SAFETY: forwarded to the caller's guarantee.
+    let path = unsafe { crate::ffi::c_path(path) };
+    with_job(job, |job| {
+        job.stream_to(format, chunk, || {
+            let path = path.ok_or_else(|| Error::Internal("no path".into()))?;
+            let codec = Codec::from_code(codec).ok_or_else(|| Error::Internal(format!("unknown codec {codec}")))?;
+            Ok(Box::new(FileSink::create(path, codec, level, chunk)?))
+        })
+    })
+}
+
+/// Starts a streaming pass in `format` whose output goes, in chunks of
+/// exactly `chunk` bytes (the last one shorter), to `write(ctx, ...)`. A
+/// non-zero status from `write` stops the pass: the step fails with kind 4
+/// and C raises the condition it kept. Returns DONE or FAILED.
+///
+/// # Safety
+/// `job` is a live handle; `write` may be called with `ctx` until the job
+/// is freed or another pass begins, and never unwinds or jumps.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_native_begin_callback(
+    job: *mut Job,
+    format: c_int,
+    chunk: usize,
+    write: Option<WriteFn>,
+    ctx: *mut c_void,
+) -> c_int {
+    with_job(job, |job| {
+        let write = write.ok_or_else(|| Error::Internal("no write function".into()))?;
+        // SAFETY: forwarded to the caller's guarantee.
+        job.stream_to(format, chunk, || Ok(Box::new(unsafe { CallbackSink::new(write, ctx) })))
+    })
+}
+
+/// The kind of the job's error: 0 none, 1 internal, 2 I/O, 3 memory, 4 a
+/// write R stopped.
+///
+/// # Safety
+/// `job` is a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_native_error_kind(job: *mut Job) -> c_int {
+    // SAFETY: see the function's contract.
+    unsafe { job.as_ref() }.map_or(1, |job| job.kind)
 }
 
 /// Does about `budget` bytes of the pass. Returns DONE, MORE, UNCOVERED

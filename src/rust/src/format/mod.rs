@@ -8,6 +8,7 @@
 //! * [`flags`]: type codes, flags words, reference indices, lengths.
 //! * [`ascii`]: text forms of scalars (ASCII and asciihex formats).
 //! * [`encode`]: per-format encoders over a counting or writing destination.
+//! * [`stage`]: the streaming destination (files, connections).
 //! * [`header`]: the stream header.
 //! * [`refs`]: the reference table (symbols).
 //! * [`altrep`]: what R writes for ALTREP objects of the base classes.
@@ -21,4 +22,5 @@ pub mod flags;
 pub mod header;
 pub mod job;
 pub mod refs;
+pub mod stage;
 pub mod walk;

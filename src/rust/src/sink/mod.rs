@@ -12,9 +12,12 @@
 //! * [`FileSink`] writes (and compresses) to a file that appears atomically.
 //! * [`ChunkBuffer`] coalesces pieces into fixed-size chunks for a writer
 //!   that lives outside Rust (an R connection).
+//! * [`CallbackSink`] hands each piece to a C function (the native writer's
+//!   way to an R connection).
 
 mod atomic;
 mod blocks;
+mod callback;
 mod chunk;
 mod count;
 mod file;
@@ -22,6 +25,7 @@ mod slice;
 
 pub use atomic::AtomicFile;
 pub use blocks::BlockSink;
+pub use callback::{CallbackSink, WriteFn};
 pub use chunk::ChunkBuffer;
 pub use count::CountSink;
 pub use file::FileSink;

@@ -1,0 +1,211 @@
+//! A destination that streams: the native writer's output for files and
+//! connections (issue 3).
+//!
+//! The encoders write into one staging buffer of `chunk + ROOM` bytes, and
+//! every full chunk goes on to a [`Sink`] (a file, a codec, a connection
+//! through C), exactly `chunk` bytes at a time; the last write holds the
+//! rest. The buffer never grows: a [`Dest::take`] asks for at most
+//! [`Dest::room`] bytes (the encoders cut longer vectors and strings into
+//! pieces), so it always fits once the full chunks are out.
+
+use super::encode::{Dest, MIN_ROOM};
+use crate::codec::try_buffer;
+use crate::error::{Error, Result};
+use crate::sink::Sink;
+
+/// The room of a staged destination: the largest piece an encoder asks for
+/// at once. Also the most bytes moved back to the start of the buffer
+/// after each chunk goes out (6% of a 1 MiB chunk).
+pub const ROOM: usize = 64 * 1024;
+
+pub struct Staged {
+    buf: Vec<u8>,
+    /// Bytes staged in `buf`.
+    len: usize,
+    chunk: usize,
+    /// Bytes handed to the sink.
+    flushed: u64,
+    sink: Box<dyn Sink>,
+}
+
+impl Staged {
+    /// Stages for `sink` in chunks of `chunk` bytes (at least one). Fails
+    /// only if the buffer cannot be allocated.
+    pub fn new(sink: Box<dyn Sink>, chunk: usize) -> Result<Staged> {
+        let chunk = chunk.max(1);
+        let capacity = chunk.checked_add(ROOM).ok_or(Error::OutOfMemory { bytes: u64::MAX })?;
+        let mut buf = try_buffer(capacity).map_err(|_| Error::OutOfMemory { bytes: capacity as u64 })?;
+        buf.resize(capacity, 0);
+        Ok(Staged { buf, len: 0, chunk, flushed: 0, sink })
+    }
+
+    /// Writes out every full chunk, and moves what is left to the start.
+    fn flush_chunks(&mut self) -> Result<()> {
+        let mut from = 0;
+        while self.len - from >= self.chunk {
+            self.sink.write(&self.buf[from..from + self.chunk])?;
+            from += self.chunk;
+        }
+        self.buf.copy_within(from..self.len, 0);
+        self.len -= from;
+        self.flushed += from as u64;
+        Ok(())
+    }
+
+    /// Writes out the rest and finishes the sink (a file is synced and
+    /// renamed into place).
+    pub fn finish(&mut self) -> Result<()> {
+        self.flush_chunks()?;
+        if self.len > 0 {
+            self.sink.write(&self.buf[..self.len])?;
+            self.flushed += self.len as u64;
+            self.len = 0;
+        }
+        self.sink.finish()
+    }
+}
+
+impl Dest for Staged {
+    const COUNTS: bool = false;
+
+    #[inline]
+    fn take(&mut self, n: usize) -> Result<Option<&mut [u8]>> {
+        if self.len + n > self.buf.len() {
+            self.flush_chunks()?;
+            if n > ROOM {
+                return Err(Error::Internal(format!("a piece of {n} bytes is larger than the staging room")));
+            }
+        }
+        let start = self.len;
+        self.len += n;
+        Ok(Some(&mut self.buf[start..self.len]))
+    }
+
+    fn position(&self) -> u64 {
+        self.flushed + self.len as u64
+    }
+
+    #[inline]
+    fn room(&self) -> usize {
+        ROOM
+    }
+}
+
+const _: () = assert!(ROOM >= MIN_ROOM);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::encode::{Ascii, Encoder, Xdr};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// Records every write and whether the sink was finished.
+    #[derive(Default)]
+    struct Log {
+        writes: Vec<Vec<u8>>,
+        finished: bool,
+    }
+
+    struct LogSink(Rc<RefCell<Log>>);
+
+    impl Sink for LogSink {
+        fn write(&mut self, bytes: &[u8]) -> Result<()> {
+            self.0.borrow_mut().writes.push(bytes.to_vec());
+            Ok(())
+        }
+        fn finish(&mut self) -> Result<()> {
+            self.0.borrow_mut().finished = true;
+            Ok(())
+        }
+        fn bytes_written(&self) -> u64 {
+            self.0.borrow().writes.iter().map(|w| w.len() as u64).sum()
+        }
+    }
+
+    fn staged(chunk: usize) -> (Staged, Rc<RefCell<Log>>) {
+        let log = Rc::new(RefCell::new(Log::default()));
+        (Staged::new(Box::new(LogSink(Rc::clone(&log))), chunk).unwrap(), log)
+    }
+
+    /// What the same script writes into an unbounded buffer.
+    fn expected(script: impl Fn(&mut Xdr<crate::format::encode::Slice>) -> Result<()>, n: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; n];
+        script(&mut Xdr(crate::format::encode::Slice::new(&mut buf))).unwrap();
+        buf
+    }
+
+    #[test]
+    fn chunks_are_exact_and_the_buffer_never_grows() {
+        let doubles: Vec<f64> = (0..100_000).map(|i| i as f64 * 0.5).collect();
+        let long = vec![b'x'; 3 * ROOM + 17];
+        for chunk in [1usize, 7, 4096, 1 << 20] {
+            let (mut dest, log) = staged(chunk);
+            let capacity = dest.buf.capacity();
+            let mut enc = Xdr(dest);
+            enc.int(5).unwrap();
+            enc.doubles(&doubles).unwrap();
+            enc.charsxp(0x40009, Some(&long)).unwrap();
+            enc.raw(&long).unwrap();
+            enc.charsxp(9, None).unwrap();
+            dest = enc.0;
+            assert_eq!(dest.buf.capacity(), capacity, "chunk {chunk}");
+            let total = dest.position();
+            dest.finish().unwrap();
+            let log = log.borrow();
+            assert!(log.finished);
+            let (last, full) = log.writes.split_last().unwrap();
+            assert!(full.iter().all(|w| w.len() == chunk), "chunk {chunk}");
+            assert!(!last.is_empty() && last.len() <= chunk);
+            let all: Vec<u8> = log.writes.concat();
+            assert_eq!(all.len() as u64, total);
+            let want = expected(
+                |e| {
+                    e.int(5)?;
+                    e.doubles(&doubles)?;
+                    e.charsxp(0x40009, Some(&long))?;
+                    e.raw(&long)?;
+                    e.charsxp(9, None)
+                },
+                all.len(),
+            );
+            assert_eq!(all, want, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn long_ascii_strings_are_escaped_in_pieces() {
+        let text: Vec<u8> = (0..(5 * ROOM)).map(|i| (i % 256) as u8).collect();
+        let (dest, log) = staged(1000);
+        let mut enc = Ascii { dest, hex: false };
+        enc.string(&text).unwrap();
+        enc.raw(&text).unwrap();
+        enc.dest.finish().unwrap();
+        let all = log.borrow().writes.concat();
+        let n = crate::format::ascii::string_text_len(&text);
+        let mut want = vec![0u8; n];
+        crate::format::ascii::string_text(&text, &mut want);
+        for &b in &text {
+            want.extend_from_slice(&crate::format::ascii::byte_text(b));
+        }
+        assert_eq!(all, want);
+    }
+
+    #[test]
+    fn a_sink_error_is_returned() {
+        struct Failing;
+        impl Sink for Failing {
+            fn write(&mut self, _: &[u8]) -> Result<()> {
+                Err(Error::Internal("full".into()))
+            }
+            fn finish(&mut self) -> Result<()> {
+                Ok(())
+            }
+            fn bytes_written(&self) -> u64 {
+                0
+            }
+        }
+        let mut enc = Xdr(Staged::new(Box::new(Failing), 4).unwrap());
+        assert!(enc.doubles(&vec![1.0; 100_000]).is_err());
+    }
+}
