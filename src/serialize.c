@@ -277,7 +277,8 @@ static SEXP raw_body(void *data)
 
 /* ---- streaming with the native writer ---------------------------------- */
 
-/* The path the last streaming call took, for lowmem:::last_stream_path(). */
+/* The writer the last streaming call chose (before it wrote anything), for
+   lowmem:::last_stream_path(). */
 static char last_path[320] = "none";
 
 static int note_path(int native, const char *reason)
@@ -391,6 +392,7 @@ static int native_stream(lm_call *c)
         c->job = NULL;
         return note_path(0, reason);
     }
+    note_path(1, "");
     c->total = lowmem_native_bytes(c->job);
     c->reporting = c->progress != R_NilValue;
     int status;
@@ -409,7 +411,7 @@ static int native_stream(lm_call *c)
                  "internal error: the native writer covered the object when counting but not when writing");
     if (c->reporting) report_progress(c, lowmem_native_bytes(c->job));
     if (!c->path) UNPROTECT(3);
-    return note_path(1, "");
+    return 1;
 }
 
 /* ---- streaming --------------------------------------------------------- */

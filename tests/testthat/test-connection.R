@@ -309,6 +309,76 @@ test_that("a write that fails is base's error, and the session stays usable", {
   expect_identical(lowmem::serialize(big, NULL), base::serialize(big, NULL))
 })
 
+# ---- the two writers ------------------------------------------------------
+
+# Plain data (vectors, lists, attributes, strings, ALTREP compact sequences)
+# is streamed by the native writer (src/rust/src/format); anything else, and
+# every call with a refhook, by R's own writer through lowmem's stream.
+test_that("plain data is streamed by the native writer, the rest by R's", {
+  objects <- stream_objects()[c("df", "altrep", "long_string", "closure")]
+  writer <- c(df = "native", altrep = "native", long_string = "native", closure = "universal")
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- file.path(dir, "x.rds")
+  for (name in names(objects)) {
+    got <- stream_written_by("rawConnection", "wb", function(con) {
+      lowmem::serialize(objects[[name]], con, chunk_size = 7)
+    })
+    expect_identical(got, base::serialize(objects[[name]], NULL), label = name)
+    expect_identical(as.vector(lowmem:::last_stream_path()), writer[[name]], label = name)
+    serialize_to_file(objects[[name]], path, chunk_size = 7)
+    expect_identical(as.vector(lowmem:::last_stream_path()), writer[[name]], label = name)
+  }
+  serialize_to_file(objects$df, path, refhook = function(e) NULL)
+  expect_identical(lowmem:::last_stream_path(),
+                   structure("universal", reason = "a refhook was given"))
+})
+
+# The native writer hands each chunk to C, which writes it with R code
+# (write_chunk); an R error or any other jump there is caught in C, the Rust
+# frames return, and only then does the jump go on (src/serialize.c,
+# native_write). write_chunk is traced here to fail at its third call.
+test_that("an error or a jump inside a chunk write of the native writer stops it cleanly", {
+  big <- stream_big_object()
+  expected <- base::serialize(big, NULL)
+  state <- new.env()
+  state$calls <- 0L
+  state$action <- NULL
+  ns <- asNamespace("lowmem")
+  suppressMessages(trace(
+    "write_chunk", where = ns, print = FALSE,
+    tracer = bquote({
+      s <- .(state)
+      s$calls <- s$calls + 1L
+      if (s$calls == 3L) s$action()
+    })
+  ))
+  on.exit(suppressMessages(untrace("write_chunk", where = ns)))
+  run <- function(action) {
+    state$calls <- 0L
+    state$action <- action
+    con <- rawConnection(raw(0), "wb")
+    on.exit(close(con))
+    outcome <- withRestarts(
+      tryCatch(lowmem::serialize(big, con, chunk_size = 1000),
+               error = function(e) conditionMessage(e)),
+      lowmem_test_skip = function() "jumped to a restart"
+    )
+    list(outcome = outcome, written = rawConnectionValue(con))
+  }
+  stopped <- run(function() stop("the connection broke"))
+  expect_identical(stopped$outcome, "the connection broke")
+  expect_identical(stopped$written, expected[1:2000])
+  jumped <- run(function() invokeRestart("lowmem_test_skip"))
+  expect_identical(jumped$outcome, "jumped to a restart")
+  expect_identical(jumped$written, expected[1:2000])
+  # The session goes on: the same object, the same writer, whole.
+  done <- run(function() NULL)
+  expect_null(done$outcome)
+  expect_identical(done$written, expected)
+  expect_identical(as.vector(lowmem:::last_stream_path()), "native")
+})
+
 # ---- chunking is real --------------------------------------------------------
 
 # A fifo is written with write(2) directly, one syscall per write to the

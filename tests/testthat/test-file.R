@@ -334,6 +334,42 @@ test_that("an interrupt (elapsed time limit) mid-stream leaves the old file and 
   expect_usable_session(dir)
 })
 
+# The same with the native writer (no refhook): the time limit is armed
+# from the progress callback, which C calls between the writer's steps, so
+# it fires at lowmem's next interrupt check, mid-stream. The callback is
+# passed to the C entry point directly: the public `progress` argument only
+# takes TRUE, FALSE or NA.
+test_that("an interrupt mid-stream of the native writer leaves the old file and no debris", {
+  dir <- stream_new_dir()
+  on.exit({
+    setTimeLimit()
+    unlink(dir, recursive = TRUE)
+  })
+  path <- file.path(dir, "x.rds")
+  x <- rep(list(numeric(1e6)), 100) # 800 MB of stream, 8 MB of memory
+  for (codec in 0:1) { # none, gzip
+    old <- old_file(path)
+    seen <- NULL
+    progress <- function(done, total) {
+      if (done > 0 && is.null(seen)) {
+        seen <<- stream_dir_entries(dir)
+        setTimeLimit(elapsed = 0.01, transient = TRUE)
+      }
+    }
+    expect_error(
+      .Call(lowmem:::C_lowmem_serialize_file, x, path, codec, 1L, 0L, NULL, NULL,
+            65536, progress),
+      "reached elapsed time limit", fixed = TRUE
+    )
+    setTimeLimit()
+    expect_identical(as.vector(lowmem:::last_stream_path()), "native")
+    expect_true(any(is_lowmem_temp(seen)))
+    expect_identical(stream_file_bytes(path), old)
+    expect_identical(stream_dir_entries(dir), "x.rds")
+  }
+  expect_usable_session(dir)
+})
+
 # ---- progress and refhook -----------------------------------------------------
 
 test_that("progress = TRUE draws a bar on stderr non-interactively and writes the same file", {
