@@ -1,8 +1,10 @@
 #' Serialize an R object to a file, in constant memory, all or nothing
 #'
-#' Writes what [saveRDS()] writes, but streams it from R's serializer to the
-#' file in chunks of `chunk_size` bytes: the extra memory is a few chunks
-#' whatever the object's size. With `compress = FALSE` the file's bytes equal
+#' Writes what [saveRDS()] writes, but streams it to the file in chunks of
+#' `chunk_size` bytes: the extra memory is a few chunks whatever the object's
+#' size. Plain data is streamed by lowmem's native writer (as in
+#' [serialize()]), anything else, and any call with a `refhook`, by R's own
+#' serializer. With `compress = FALSE` the file's bytes equal
 #' `saveRDS(object, path, compress = FALSE)`'s; compressed files are read by
 #' [readRDS()] like saveRDS's.
 #'
