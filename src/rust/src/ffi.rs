@@ -17,7 +17,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::codec::Codec;
 use crate::error::Error;
-use crate::sink::{BlockSink, ChunkBuffer, CountSink, FileSink, Sink, SliceSink};
+use crate::sink::{BlockSink, ChunkBuffer, CountSink, FileSink, Sink, Slice};
 
 /// Status codes shared with `src/lowmem.h`.
 const OK: c_int = 0;
@@ -113,7 +113,7 @@ pub extern "C" fn lowmem_stream_count_new() -> *mut Stream {
 pub unsafe extern "C" fn lowmem_stream_slice_new(buf: *mut u8, len: usize) -> *mut Stream {
     // SAFETY: forwarded to the caller's guarantee.
     let slice = unsafe { borrowed_buffer(buf, len) };
-    Stream::new(Box::new(SliceSink::new(slice)))
+    Stream::new(Box::new(Slice::new(slice)))
 }
 
 /// # Safety

@@ -9,7 +9,8 @@
 use byteorder::{BigEndian, ByteOrder, NativeEndian};
 
 use super::ascii::{self, MAX_NUMBER_TEXT};
-use crate::error::{Error, Result};
+use crate::error::Result;
+pub use crate::sink::Slice;
 
 /// Where encoded bytes go.
 pub trait Dest {
@@ -58,50 +59,17 @@ impl Dest for Count {
     }
 }
 
-/// Fills a buffer whose size was counted beforehand; refuses to go past
-/// its end (that would be a bug: counting and writing disagree).
-#[derive(Debug)]
-pub struct Slice<'a> {
-    buf: &'a mut [u8],
-    pos: usize,
-}
-
-impl<'a> Slice<'a> {
-    pub fn new(buf: &'a mut [u8]) -> Self {
-        Self { buf, pos: 0 }
-    }
-
-    /// The written part of the buffer.
-    pub fn written(&self) -> &[u8] {
-        &self.buf[..self.pos]
-    }
-
-    /// Checks that the buffer was filled exactly.
-    pub fn finish(&self) -> Result<()> {
-        if self.pos == self.buf.len() {
-            Ok(())
-        } else {
-            Err(Error::Underflow { expected: self.buf.len() as u64, written: self.pos as u64 })
-        }
-    }
-}
-
+/// The result vector's buffer ([`Slice`], in `sink/slice.rs`).
 impl Dest for Slice<'_> {
     const COUNTS: bool = false;
 
     #[inline]
     fn take(&mut self, n: usize) -> Result<Option<&mut [u8]>> {
-        let start = self.pos;
-        let end = start
-            .checked_add(n)
-            .filter(|&end| end <= self.buf.len())
-            .ok_or(Error::Overflow { expected: self.buf.len() as u64, attempted: start as u64 + n as u64 })?;
-        self.pos = end;
-        Ok(Some(&mut self.buf[start..end]))
+        Slice::take(self, n).map(Some)
     }
 
     fn position(&self) -> u64 {
-        self.pos as u64
+        Slice::position(self)
     }
 }
 
@@ -374,6 +342,7 @@ fn pieces_of(room: usize, width: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()

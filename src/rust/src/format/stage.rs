@@ -129,9 +129,9 @@ mod tests {
     }
 
     /// What the same script writes into an unbounded buffer.
-    fn expected(script: impl Fn(&mut Xdr<crate::format::encode::Slice>) -> Result<()>, n: usize) -> Vec<u8> {
+    fn expected(script: impl Fn(&mut Xdr<crate::sink::Slice>) -> Result<()>, n: usize) -> Vec<u8> {
         let mut buf = vec![0u8; n];
-        script(&mut Xdr(crate::format::encode::Slice::new(&mut buf))).unwrap();
+        script(&mut Xdr(crate::sink::Slice::new(&mut buf))).unwrap();
         buf
     }
 

@@ -5,7 +5,7 @@
 //! at most a fixed amount of memory of its own; none grows with the object.
 //!
 //! * [`CountSink`] only counts (the sizing pass).
-//! * [`SliceSink`] copies into a preallocated, exactly-sized buffer and
+//! * [`Slice`] copies into a preallocated, exactly-sized buffer and
 //!   refuses to write past its end.
 //! * [`BlockSink`] holds a stream of unknown size in released-as-copied
 //!   blocks (the one-pass path for a refhook).
@@ -29,7 +29,7 @@ pub use callback::{CallbackSink, WriteFn};
 pub use chunk::ChunkBuffer;
 pub use count::CountSink;
 pub use file::FileSink;
-pub use slice::SliceSink;
+pub use slice::Slice;
 
 use crate::error::Result;
 
