@@ -64,6 +64,10 @@ int lowmem_native_begin(NativeJob *job, int format, unsigned char *buf, size_t l
 /* Does about `budget` bytes of the pass: DONE, MORE, UNCOVERED or FAILED. */
 int lowmem_native_step(NativeJob *job, size_t budget);
 double lowmem_native_bytes(NativeJob *job);
+/* The i-th ALTREP state that R may drop while R code runs (a deferred
+   string's) met by the last finished pass, or NULL past the last: C keeps
+   them protected until the job is freed (lm_native_pins in native.c). */
+void *lowmem_native_pin(NativeJob *job, size_t i);
 /* Why the object is not covered, or the error (NUL-terminated); 1 if any. */
 int lowmem_native_message(NativeJob *job, char *out, size_t size);
 void lowmem_native_free(NativeJob *job);

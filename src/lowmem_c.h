@@ -34,6 +34,9 @@ SEXP lowmem_serialize_path(SEXP object, SEXP type, SEXP version, SEXP refhook);
 struct Job;
 struct Job *lm_native_job(SEXP object, int version, char *reason, size_t size);
 SEXP lowmem_last_stream_path(void);
+/* The states the job's last finished pass must find alive in the next one
+   (lowmem_native_pin), in a new list for the caller to protect. */
+SEXP lm_native_pins(struct Job *job);
 SEXP lowmem_bench_floor(SEXP x, SEXP size);
 
 #endif

@@ -103,6 +103,22 @@ NativeJob *lm_native_job(SEXP object, int version, char *reason, size_t size)
     return job;
 }
 
+/* The droppable ALTREP states the counting pass met (deferred strings not
+   yet expanded), in a list. R code that runs during the next pass (a
+   connection's write, a progress callback, a finalizer run by a collection)
+   may expand such a string, which drops its state; while the caller keeps
+   this list protected, the state stays alive for the walker reading it. */
+SEXP lm_native_pins(NativeJob *job)
+{
+    R_xlen_t n = 0;
+    while (lowmem_native_pin(job, (size_t) n) != NULL) n++;
+    SEXP pins = PROTECT(Rf_allocVector(VECSXP, n));
+    for (R_xlen_t i = 0; i < n; i++)
+        SET_VECTOR_ELT(pins, i, (SEXP) lowmem_native_pin(job, (size_t) i));
+    UNPROTECT(1);
+    return pins;
+}
+
 /* ---- passes ------------------------------------------------------------ */
 
 static void raise_job_error(NativeJob *job, const char *what)
@@ -219,12 +235,13 @@ static SEXP native_body(void *data)
 
     if (n > (double) R_XLEN_T_MAX)
         lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
+    PROTECT(lm_native_pins(c->job)); /* the result's allocation may collect */
     SEXP result = PROTECT(lm_result_alloc((R_xlen_t) n));
     begin_pass(c, c->type, RAW(result), (size_t) n);
     if (!run_pass(c, "writing", RAW(result), (size_t) n))
         lm_abort("lowmem_error_internal",
                  "internal error: the native writer covered the object when sizing it but not when writing it");
-    UNPROTECT(1);
+    UNPROTECT(2);
     return result;
 }
 

@@ -130,6 +130,27 @@ static void report_progress(lm_call *c, double done)
     UNPROTECT(3);
 }
 
+typedef struct {
+    lm_call *c;
+    double done;
+} final_report;
+
+static void run_final_report(void *data)
+{
+    final_report *r = (final_report *) data;
+    report_progress(r->c, r->done);
+}
+
+/* The last report (100 %) comes once the stream is complete, the file
+   already in place: an error or interrupt in the progress bar then must not
+   turn a finished write into a failure, so it runs apart (R_ToplevelExec,
+   which stops every jump) and its failure is ignored. */
+static void report_done(lm_call *c, double done)
+{
+    final_report r = {c, done};
+    (void) R_ToplevelExec(run_final_report, &r);
+}
+
 static void out_bytes(R_outpstream_t out, void *buf, int n)
 {
     lm_call *c = (lm_call *) out->data;
@@ -393,6 +414,7 @@ static int native_stream(lm_call *c)
         return note_path(0, reason);
     }
     note_path(1, "");
+    PROTECT(lm_native_pins(c->job));
     c->total = lowmem_native_bytes(c->job);
     c->reporting = c->progress != R_NilValue;
     int status;
@@ -409,8 +431,8 @@ static int native_stream(lm_call *c)
     if (!native_steps(c))
         lm_abort("lowmem_error_internal",
                  "internal error: the native writer covered the object when counting but not when writing");
-    if (c->reporting) report_progress(c, lowmem_native_bytes(c->job));
-    if (!c->path) UNPROTECT(3);
+    if (c->reporting) report_done(c, lowmem_native_bytes(c->job));
+    UNPROTECT(c->path ? 1 : 4); /* pins, and chunk_vec, write_call, token */
     return 1;
 }
 
@@ -445,7 +467,7 @@ static SEXP stream_body(void *data)
     c->reporting = c->progress != R_NilValue;
     run_pass(c, c->type);
     if (c->draining) drain_chunks(c, 1);
-    if (c->reporting) report_progress(c, lowmem_stream_bytes(c->stream));
+    if (c->reporting) report_done(c, lowmem_stream_bytes(c->stream));
     if (!c->path) UNPROTECT(2); /* chunk_vec, write_call */
     return R_NilValue;
 }

@@ -379,6 +379,38 @@ test_that("an error or a jump inside a chunk write of the native writer stops it
   expect_identical(as.vector(lowmem:::last_stream_path()), "native")
 })
 
+# A deferred string (as.character() of numbers, not yet expanded) is written
+# from its state, which holds the numbers; R drops that state when R code
+# expands the string. R code runs during a stream (each chunk is written by
+# R), so the native writer keeps the states it reads protected: here the
+# string is expanded and R collects garbage in the middle of writing the
+# state, and the numbers being written must still be there.
+test_that("a deferred string expanded in the middle of its own stream is written whole", {
+  x <- as.character(seq_len(4e5) * 3L)
+  state <- new.env()
+  state$calls <- 0L
+  ns <- asNamespace("lowmem")
+  suppressMessages(trace(
+    "write_chunk", where = ns, print = FALSE,
+    tracer = bquote({
+      s <- .(state)
+      s$calls <- s$calls + 1L
+      if (s$calls == 3L) {
+        invisible(.(x)[])
+        invisible(gc())
+      }
+    })
+  ))
+  on.exit(suppressMessages(untrace("write_chunk", where = ns)))
+  written <- stream_written_by("rawConnection", "wb", function(con) {
+    lowmem::serialize(x, con, chunk_size = 65536)
+  })
+  expect_identical(as.vector(lowmem:::last_stream_path()), "native")
+  expect_gt(state$calls, 3L)
+  expect_gt(length(written), 1.6e6) # the state: 4e5 integers
+  expect_identical(unserialize(written), x)
+})
+
 # ---- chunking is real --------------------------------------------------------
 
 # A fifo is written with write(2) directly, one syscall per write to the

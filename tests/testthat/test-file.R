@@ -370,6 +370,24 @@ test_that("an interrupt mid-stream of the native writer leaves the old file and 
   expect_usable_session(dir)
 })
 
+# The last progress report comes once the file is in place: a failure
+# there cannot undo the write, so it is not an error of the call.
+test_that("a progress callback that fails at 100 % leaves the complete file", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- file.path(dir, "x.rds")
+  x <- list(runif(1000), letters)
+  for (refhook in list(NULL, function(e) NULL)) {
+    old_file(path)
+    progress <- function(done, total) if (done == total && done > 0) stop("the bar broke")
+    expect_no_error(capture.output(type = "message", invisible(.Call(
+      lowmem:::C_lowmem_serialize_file, x, path, 0L, 1L, 0L, NULL, refhook, 1000, progress
+    ))))
+    expect_identical(readRDS(path), x)
+    expect_identical(stream_dir_entries(dir), "x.rds")
+  }
+})
+
 # ---- progress and refhook -----------------------------------------------------
 
 test_that("progress = TRUE draws a bar on stderr non-interactively and writes the same file", {

@@ -119,6 +119,11 @@ impl Sexp {
         Sexp(p.cast())
     }
 
+    /// The pointer, to hand back to C.
+    pub fn as_ptr(self) -> *mut std::ffi::c_void {
+        self.0.cast()
+    }
+
     /// The object's address: its identity in the reference table.
     pub fn address(self) -> usize {
         self.0 as usize

@@ -75,6 +75,12 @@ pub enum Elements {
 pub enum Plan {
     /// An ALTREP_SXP item whose state is this object.
     State(Sexp),
+    /// The same, for a state that R drops when the object changes form: a
+    /// deferred string's `data1` is cleared once R code expands all its
+    /// strings, and the argument it holds may then be collected while the
+    /// walker is still reading it. The job pins such states (see
+    /// `Walk::take_pins`): C keeps them protected between the passes.
+    DroppableState(Sexp),
     /// An ALTREP_SXP item whose state is a fresh pairlist cell
     /// `CONS(wrapped, metadata)` (flags word 2, no tag, no attributes).
     WrapperState { wrapped: Sexp, metadata: Sexp },
@@ -153,7 +159,7 @@ fn deferred_string_plan(x: Sexp) -> Plan {
         // to the object that the universal path makes as base R does.
         return Plan::Uncovered("deferred string whose argument has attributes");
     }
-    Plan::State(state)
+    Plan::DroppableState(state)
 }
 
 fn own_raw_plan(x: Sexp) -> Plan {

@@ -61,6 +61,8 @@ trait Pass {
     /// Checks the finished output (a writing pass must fill its buffer) or
     /// completes it (a streaming pass writes out the rest).
     fn finish(&mut self) -> Result<()>;
+    /// See [`Walk::take_pins`].
+    fn take_pins(&mut self) -> Vec<Sexp>;
 }
 
 struct PassOf<E> {
@@ -81,6 +83,10 @@ impl<E: Encoder> Pass for PassOf<E> {
     fn finish(&mut self) -> Result<()> {
         (self.finish)(&mut self.enc)
     }
+
+    fn take_pins(&mut self) -> Vec<Sexp> {
+        self.walk.take_pins()
+    }
 }
 
 fn pass<E: Encoder + 'static>(walk: Walk, enc: E, finish: fn(&mut E) -> Result<()>) -> Box<dyn Pass> {
@@ -100,6 +106,9 @@ pub struct Job {
     message: Option<String>,
     /// The kind of the error in `message` ([`Error::kind_code`]), 0 if none.
     kind: c_int,
+    /// The droppable ALTREP states of the object, as the last finished
+    /// pass met them (see [`lowmem_native_pin`]).
+    pins: Vec<Sexp>,
 }
 
 impl Job {
@@ -151,6 +160,7 @@ impl Job {
             Step::More => Ok(MORE),
             Step::Done => {
                 pass.finish()?;
+                self.pins = pass.take_pins();
                 Ok(DONE)
             }
             Step::Uncovered(reason) => {
@@ -199,7 +209,7 @@ pub unsafe extern "C" fn lowmem_native_new(object: *mut c_void, capture: *const 
     };
     // SAFETY: see the function's contract.
     let root = unsafe { Sexp::from_raw(object) };
-    Box::into_raw(Box::new(Job { root, header, pass: None, message: None, kind: 0 }))
+    Box::into_raw(Box::new(Job { root, header, pass: None, message: None, kind: 0, pins: Vec::new() }))
 }
 
 /// Starts a pass in `format` (an `R_pstream_format_t` code): counting if
@@ -313,6 +323,20 @@ pub unsafe extern "C" fn lowmem_native_bytes(job: *mut Job) -> f64 {
         Some(Job { pass: Some(pass), .. }) => pass.position() as f64,
         _ => -1.0,
     }
+}
+
+/// The `i`-th droppable ALTREP state that the last finished pass met, or
+/// null past the last. A deferred string's state can be dropped by R code
+/// that expands the string (a connection's write, a progress callback, a
+/// finalizer) while a later pass is still reading it: C keeps these states
+/// protected from the end of the counting pass to the end of the job.
+///
+/// # Safety
+/// `job` is a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_native_pin(job: *mut Job, i: usize) -> *mut c_void {
+    // SAFETY: see the function's contract.
+    unsafe { job.as_ref() }.and_then(|job| job.pins.get(i)).map_or(std::ptr::null_mut(), |x| x.as_ptr())
 }
 
 /// Copies the job's message (why it is not covered, or its error),

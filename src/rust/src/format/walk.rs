@@ -103,13 +103,30 @@ pub struct Walk {
     refs: RefTable,
     /// Recognised ALTREP classes, by the address of their info list.
     classes: Vec<(usize, Option<BaseClass>)>,
+    /// The droppable ALTREP states met ([`Plan::DroppableState`]).
+    pins: Vec<Sexp>,
 }
 
 impl Walk {
     /// A pass over `root`, which must stay alive and unmodified until the
     /// pass is done (see [`Sexp`]).
     pub fn new(root: Sexp, header: Header) -> Walk {
-        Walk { header, root, started: false, stack: Vec::new(), refs: RefTable::new(), classes: Vec::new() }
+        Walk {
+            header,
+            root,
+            started: false,
+            stack: Vec::new(),
+            refs: RefTable::new(),
+            classes: Vec::new(),
+            pins: Vec::new(),
+        }
+    }
+
+    /// The droppable ALTREP states the pass has met so far: what must stay
+    /// protected while R code can run during a later pass over the same
+    /// object (a chunk written to a connection, a progress callback).
+    pub fn take_pins(&mut self) -> Vec<Sexp> {
+        std::mem::take(&mut self.pins)
     }
 
     /// Writes about `budget` more bytes (at least one task) through `enc`.
@@ -181,6 +198,10 @@ impl Walk {
             };
             return match altrep::plan(x, class, self.header.version) {
                 Plan::State(state) => self.altrep_item(enc, x, &[Task::Item(state)]),
+                Plan::DroppableState(state) => {
+                    self.pins.push(state);
+                    self.altrep_item(enc, x, &[Task::Item(state)])
+                }
                 Plan::WrapperState { wrapped, metadata } => {
                     let cons = flags::pack_flags(LISTSXP, 0, false, false, false);
                     self.altrep_item(enc, x, &[Task::Word(cons), Task::Item(wrapped), Task::Item(metadata)])
