@@ -13,6 +13,25 @@ pub fn try_buffer(bytes: usize) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// `bytes` zero bytes, or `None` if they cannot be allocated. The memory
+/// comes zeroed from the allocator (for a large buffer, fresh pages from
+/// the kernel), so pages that are never written are never touched: a
+/// `chunk_size` far larger than the stream costs address space, not memory.
+pub fn try_zeroed(bytes: usize) -> Option<Vec<u8>> {
+    if bytes == 0 {
+        return Some(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<u8>(bytes).ok()?;
+    // SAFETY: a non-zero-sized layout.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout
+    // of `bytes` u8s, all initialised (zeroed); the Vec takes ownership.
+    Some(unsafe { Vec::from_raw_parts(ptr, bytes, bytes) })
+}
+
 pub fn out_of_memory(bytes: usize) -> io::Error {
     io::Error::new(
         io::ErrorKind::OutOfMemory,
@@ -82,6 +101,16 @@ mod tests {
         assert_eq!(w.inner, b"abcdefghij");
         assert_eq!(w.buf.capacity(), 4);
         assert_eq!(w.into_inner().unwrap(), b"abcdefghij");
+    }
+
+    #[test]
+    fn zeroed_buffers() {
+        assert!(try_zeroed(0).unwrap().is_empty());
+        let v = try_zeroed(1 << 20).unwrap();
+        assert_eq!(v.len(), 1 << 20);
+        assert!(v.iter().all(|&b| b == 0));
+        // black_box: an allocation nothing looks at may be elided, as if it succeeded.
+        assert!(std::hint::black_box(try_zeroed(std::hint::black_box(usize::MAX / 2))).is_none());
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod gzip;
 use std::fs::File;
 use std::io::{self, Write};
 
-pub use buffered::{try_buffer, Buffered};
+pub use buffered::{try_buffer, try_zeroed, Buffered};
 pub use gzip::ParallelGzip;
 
 /// The codec codes shared with R/file.R.

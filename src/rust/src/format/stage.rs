@@ -9,7 +9,7 @@
 //! pieces), so it always fits once the full chunks are out.
 
 use super::encode::{Dest, MIN_ROOM};
-use crate::codec::try_buffer;
+use crate::codec::try_zeroed;
 use crate::error::{Error, Result};
 use crate::sink::Sink;
 
@@ -34,8 +34,7 @@ impl Staged {
     pub fn new(sink: Box<dyn Sink>, chunk: usize) -> Result<Staged> {
         let chunk = chunk.max(1);
         let capacity = chunk.checked_add(ROOM).ok_or(Error::OutOfMemory { bytes: u64::MAX })?;
-        let mut buf = try_buffer(capacity).map_err(|_| Error::OutOfMemory { bytes: capacity as u64 })?;
-        buf.resize(capacity, 0);
+        let buf = try_zeroed(capacity).ok_or(Error::OutOfMemory { bytes: capacity as u64 })?;
         Ok(Staged { buf, len: 0, chunk, flushed: 0, sink })
     }
 
