@@ -315,8 +315,9 @@ SEXP lowmem_last_stream_path(void)
     if (colon == NULL) return Rf_mkString(last_path);
     SEXP path = PROTECT(Rf_allocVector(STRSXP, 1));
     SET_STRING_ELT(path, 0, Rf_mkCharLen(last_path, (int) (colon - last_path)));
-    Rf_setAttrib(path, Rf_install("reason"), Rf_mkString(colon + 1));
-    UNPROTECT(1);
+    SEXP reason = PROTECT(Rf_mkString(colon + 1));
+    Rf_setAttrib(path, Rf_install("reason"), reason);
+    UNPROTECT(2);
     return path;
 }
 
