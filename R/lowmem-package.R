@@ -2,9 +2,10 @@
 #'
 #' `base::serialize(x, NULL)` writes into a buffer that grows while it
 #' writes, then copies it into a new raw vector: the process peaks at about
-#' three times the output. lowmem writes R's own serialization format, byte
-#' for byte what `base::serialize()` writes, straight into one raw vector
-#' allocated at its final size.
+#' twice the output above where it started. lowmem writes R's own
+#' serialization format, byte for byte what `base::serialize()` writes,
+#' straight into one raw vector allocated at its final size, or streams it in
+#' chunks to a connection or a file.
 #'
 #' * [serialize()]: a drop-in replacement for `base::serialize()`.
 #' * [serialized_size()]: the exact size of the output, without producing it.

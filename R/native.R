@@ -2,10 +2,10 @@
 
 #' Which writer serialize() uses for an object
 #'
-#' `serialize(x, NULL, ...)` and `serialized_size()` write plain data (atomic
-#' vectors, lists, attributes, symbols, S4 objects, base R's compact ALTREP
-#' objects) with lowmem's native writer, and everything else with R's own
-#' writer ("universal" path). Both give base R's bytes; this tells which one
+#' `serialize()`, `serialized_size()` and `serialize_to_file()` write plain
+#' data (atomic vectors, lists, attributes, symbols, S4 objects, base R's
+#' compact ALTREP objects) with lowmem's native writer, and everything else
+#' with R's own writer ("universal" path). Both give base R's bytes; this tells which one
 #' runs, for tests and for curiosity.
 #'
 #' @inheritParams serialize

@@ -9,9 +9,10 @@
 #' Plain data (vectors, lists, attributes, factors, data frames, S4 objects
 #' made of these, R's compact ALTREP vectors) is written by lowmem's own
 #' native writer: sized from lengths and string byte counts, then encoded
-#' straight into the result. Anything else (closures, environments, calls,
-#' external pointers, ...) goes through R's own serializer, run twice: once
-#' to count the bytes, once to write them. With a `refhook` R's serializer
+#' straight into the result (or streamed to a connection). Anything else
+#' (closures, environments, calls, external pointers, ...) goes through R's
+#' own serializer, run twice for a raw vector: once to count the bytes, once
+#' to write them (to a connection, once). With a `refhook` R's serializer
 #' runs once, as base R does, because the hook is user code that may change
 #' the object while it is written: the stream then waits in 1 MiB blocks
 #' that are released as they are copied into the result, so the peak is
@@ -32,7 +33,9 @@
 #' @param object Any R object.
 #' @param connection `NULL` for a raw vector, or a connection. The stream is
 #'   written to a connection in chunks of `chunk_size` bytes, so the extra
-#'   memory is one chunk whatever the object's size; the bytes are those
+#'   memory is a few chunks (about three: the chunk being filled, the raw
+#'   vector handed to [writeBin()], and writeBin()'s own copy of it)
+#'   whatever the object's size; the bytes are those
 #'   `base::serialize()` writes to the same connection. A connection that is
 #'   not open is opened (`"wb"`, or `"w"` for ASCII) and closed afterwards
 #'   with [close()], which in R code also destroys it (`saveRDS()` closes

@@ -25,12 +25,18 @@ target <- tempfile(fileext = ".rds")
 # functions it calls) are paid per session, not per object.
 invisible(method(list(1, "a"), target))
 unlink(target)
+# Write back what earlier cases left dirty in the page cache, so that their
+# disk writes do not land in this case's measurement.
+invisible(system2("sync"))
 invisible(gc()) # (so system.time() need not: its gc() would run after the reset)
 writeLines("5", "/proc/self/clear_refs")
 start <- status_kb("VmRSS")
 elapsed <- system.time(bytes <- method(x, target), gcFirst = FALSE)[["elapsed"]]
 peak <- status_kb("VmHWM")
 if (is.na(bytes) && file.exists(target)) bytes <- file.size(target)
+# Remove the file and let the file system finish with it (freeing, and on
+# this machine discarding, its blocks) before the next case starts.
 unlink(target)
+invisible(system2("sync"))
 cat(sprintf("%s,%s,%.0f,%.3f,%.1f,%.1f\n", args[[1]], args[[2]], bytes, elapsed,
             start / 1024, (peak - start) / 1024))

@@ -56,7 +56,7 @@ table <- c(
 writeLines(table, file.path(out_dir, "table.md"))
 writeLines(c(
   paste("date:", format(Sys.time(), tz = "UTC", usetz = TRUE)),
-  paste("reps:", reps, "(median; saveRDS_gzip and big_df once)"),
+  paste("reps:", reps, "(median; saveRDS_gzip once)"),
   paste("cpu:", sub(".*: ", "", grep("model name", readLines("/proc/cpuinfo"), value = TRUE)[1])),
   paste("cores:", parallel::detectCores()),
   paste("memory:", grep("MemTotal", readLines("/proc/meminfo"), value = TRUE)),
