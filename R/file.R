@@ -9,7 +9,10 @@
 #' [readRDS()] like saveRDS's.
 #'
 #' The file is written under a temporary name in the same directory, synced
-#' to disk and renamed over `path` only when complete. If anything fails
+#' to disk and renamed over `path` only when complete. An uncompressed file
+#' is written with direct I/O where the file system allows it: it must reach
+#' the disk before the rename anyway, and this skips copying it into the
+#' page cache first (so it is not cached for a read right after). If anything fails
 #' (disk full, permissions, a refhook that errors, an interrupt), the
 #' temporary file is removed and an existing file at `path` is left as it
 #' was. If `path` is a symbolic link, the file it points to is replaced, as

@@ -40,6 +40,28 @@ test_that("compress = FALSE writes saveRDS(compress = FALSE)'s bytes in every fo
   expect_identical(stream_dir_entries(dir), c("base.rds", "lowmem.rds"))
 })
 
+# An uncompressed file is written with direct I/O where the file system
+# takes it (src/rust/src/sink/direct.rs): chunks that are whole pages go
+# straight from the staging buffer, anything else through an aligned block,
+# and the tail through the page cache. Every mix gives saveRDS()'s bytes.
+test_that("every chunk size gives saveRDS()'s bytes, aligned or not", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  ours <- file.path(dir, "lowmem.rds")
+  theirs <- file.path(dir, "base.rds")
+  # 4.8 MB of doubles and strings: several 1 MiB blocks and a ragged tail.
+  x <- list(runif(5e5), as.character(1:2e4), "tail")
+  saveRDS(x, theirs, compress = FALSE)
+  expected <- stream_file_bytes(theirs)
+  for (chunk_size in c(4096, 3 * 4096, 1048576, 4 * 1048576, 1e6 + 3, 777)) {
+    serialize_to_file(x, ours, chunk_size = chunk_size)
+    expect_true(identical(stream_file_bytes(ours), expected), label = paste("chunk_size", chunk_size))
+    serialize_to_file(x, ours, chunk_size = chunk_size, refhook = function(e) NULL)
+    expect_true(identical(stream_file_bytes(ours), expected),
+                label = paste("chunk_size", chunk_size, "with R's writer"))
+  }
+})
+
 test_that("serialize_to_file() returns the path invisibly", {
   dir <- stream_new_dir()
   on.exit(unlink(dir, recursive = TRUE))

@@ -171,7 +171,7 @@ fn compress_jobs(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>, level: libdef
         let bound = compressor.gzip_compress_bound(block.len());
         let result = member
             .try_reserve_exact(bound.saturating_sub(member.len()))
-            .map_err(|_| super::buffered::out_of_memory(bound))
+            .map_err(|_| super::out_of_memory(bound))
             .and_then(|()| {
                 member.resize(bound, 0);
                 compressor

@@ -1,13 +1,15 @@
 //! Compression for files written by `serialize_to_file()`: the same choices
 //! as `saveRDS(compress = )`, each readable by `readRDS()`.
 
-mod buffered;
+mod alloc;
 mod gzip;
 
 use std::fs::File;
 use std::io::{self, Write};
 
-pub use buffered::{try_buffer, try_zeroed, Buffered};
+use crate::sink::DirectFile;
+
+pub use alloc::{out_of_memory, try_buffer};
 pub use gzip::ParallelGzip;
 
 /// The codec codes shared with R/file.R.
@@ -37,29 +39,31 @@ impl Codec {
 }
 
 /// A writer that encodes with one codec into a file; `finish` completes the
-/// encoding and hands the file back (so it can be synced and renamed).
+/// encoding and hands the file back (so it can be synced and renamed). An
+/// uncompressed file is written with direct I/O where possible (see
+/// [`DirectFile`]); gzip writes each compressed block as it comes.
 pub enum Encoder {
-    Plain(Buffered<File>),
+    Plain(DirectFile),
     Gzip(ParallelGzip<File>),
-    Bzip2(bzip2::write::BzEncoder<Buffered<File>>),
-    Xz(liblzma::write::XzEncoder<Buffered<File>>),
+    Bzip2(bzip2::write::BzEncoder<DirectFile>),
+    Xz(liblzma::write::XzEncoder<DirectFile>),
 }
 
 impl Encoder {
-    /// `chunk` is the size of the writes to the file, and of gzip's blocks.
+    /// `chunk` is the size of gzip's blocks.
     pub fn new(codec: Codec, level: i32, chunk: usize, file: File) -> io::Result<Self> {
         let chunk = chunk.max(4096);
         let level = Codec::level(level);
         Ok(match codec {
-            Codec::None => Encoder::Plain(Buffered::with_capacity(chunk, file)?),
+            Codec::None => Encoder::Plain(DirectFile::new(file)?),
             Codec::Gzip => Encoder::Gzip(ParallelGzip::new(file, level, chunk, gzip::default_workers())?),
             Codec::Bzip2 => Encoder::Bzip2(bzip2::write::BzEncoder::new(
-                Buffered::with_capacity(chunk, file)?,
+                DirectFile::buffered(file)?,
                 bzip2::Compression::new(level.max(1)),
             )),
             // CRC32 as R's xzfile() writes it (liblzma's default is CRC64).
             Codec::Xz => Encoder::Xz(liblzma::write::XzEncoder::new_stream(
-                Buffered::with_capacity(chunk, file)?,
+                DirectFile::buffered(file)?,
                 liblzma::stream::Stream::new_easy_encoder(level, liblzma::stream::Check::Crc32)
                     .map_err(io::Error::other)?,
             )),
@@ -76,12 +80,12 @@ impl Encoder {
     }
 
     pub fn finish(self) -> io::Result<File> {
-        let buffered = match self {
+        let file = match self {
             Encoder::Plain(w) => w,
             Encoder::Gzip(w) => return w.finish(),
             Encoder::Bzip2(w) => w.finish()?,
             Encoder::Xz(w) => w.finish()?,
         };
-        buffered.into_inner()
+        file.into_inner()
     }
 }

@@ -9,9 +9,8 @@
 //! pieces), so it always fits once the full chunks are out.
 
 use super::encode::{Dest, MIN_ROOM};
-use crate::codec::try_zeroed;
 use crate::error::{Error, Result};
-use crate::sink::Sink;
+use crate::sink::{Pages, Sink};
 
 /// The room of a staged destination: the largest piece an encoder asks for
 /// at once. Also the most bytes moved back to the start of the buffer
@@ -19,7 +18,9 @@ use crate::sink::Sink;
 pub const ROOM: usize = 64 * 1024;
 
 pub struct Staged {
-    buf: Vec<u8>,
+    /// Page-aligned: with a chunk size that is a multiple of the page size,
+    /// every chunk handed on is aligned (a file takes it by direct I/O).
+    buf: Pages,
     /// Bytes staged in `buf`.
     len: usize,
     chunk: usize,
@@ -34,7 +35,7 @@ impl Staged {
     pub fn new(sink: Box<dyn Sink>, chunk: usize) -> Result<Staged> {
         let chunk = chunk.max(1);
         let capacity = chunk.checked_add(ROOM).ok_or(Error::OutOfMemory { bytes: u64::MAX })?;
-        let buf = try_zeroed(capacity).ok_or(Error::OutOfMemory { bytes: capacity as u64 })?;
+        let buf = Pages::new(capacity)?;
         Ok(Staged { buf, len: 0, chunk, flushed: 0, sink })
     }
 
@@ -140,7 +141,7 @@ mod tests {
         let long = vec![b'x'; 3 * ROOM + 17];
         for chunk in [1usize, 7, 4096, 1 << 20] {
             let (mut dest, log) = staged(chunk);
-            let capacity = dest.buf.capacity();
+            let capacity = dest.buf.len();
             let mut enc = Xdr(dest);
             enc.int(5).unwrap();
             enc.doubles(&doubles).unwrap();
@@ -148,7 +149,7 @@ mod tests {
             enc.raw(&long).unwrap();
             enc.charsxp(9, None).unwrap();
             dest = enc.0;
-            assert_eq!(dest.buf.capacity(), capacity, "chunk {chunk}");
+            assert_eq!(dest.buf.len(), capacity, "chunk {chunk}");
             let total = dest.position();
             dest.finish().unwrap();
             let log = log.borrow();

@@ -14,13 +14,18 @@
 //!   that lives outside Rust (an R connection).
 //! * [`CallbackSink`] hands each piece to a C function (the native writer's
 //!   way to an R connection).
+//!
+//! Under [`FileSink`]'s codecs, [`DirectFile`] writes the file (direct I/O
+//! where possible); [`Pages`] are the page-aligned streaming buffers.
 
 mod atomic;
 mod blocks;
 mod callback;
 mod chunk;
 mod count;
+mod direct;
 mod file;
+mod pages;
 mod slice;
 
 pub use atomic::AtomicFile;
@@ -28,7 +33,9 @@ pub use blocks::BlockSink;
 pub use callback::{CallbackSink, WriteFn};
 pub use chunk::ChunkBuffer;
 pub use count::CountSink;
+pub use direct::DirectFile;
 pub use file::FileSink;
+pub use pages::Pages;
 pub use slice::Slice;
 
 use crate::error::Result;
