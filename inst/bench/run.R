@@ -20,13 +20,14 @@ run_case <- function(object, method) {
              start_mb = as.numeric(f[5]), peak_extra_mb = as.numeric(f[6]))
 }
 
+# Interleaved: each rep runs every method of an object once, so that the
+# machine's slow spells (its disk above all) fall on all methods alike.
 runs <- list()
 for (object in names(plan)) {
-  for (method in plan[[object]]) {
-    # The slow baseline once: it is the comparison, not the subject. The
-    # 1.6 GB writes of big_df vary with the disk's state: medians of reps.
-    n <- if (method == "saveRDS_gzip") 1L else reps
-    for (i in seq_len(n)) {
+  for (i in seq_len(reps)) {
+    for (method in plan[[object]]) {
+      # The slow baseline once: it is the comparison, not the subject.
+      if (method == "saveRDS_gzip" && i > 1) next
       r <- run_case(object, method)
       message(sprintf("%-12s %-17s %6.2f s  +%7.1f MiB", object, method, r$seconds, r$peak_extra_mb))
       runs[[length(runs) + 1]] <- r

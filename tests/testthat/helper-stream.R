@@ -322,3 +322,28 @@ stream_naming_hook <- function() {
     calls = function() calls
   )
 }
+
+# ---- tracing the chunk writes -------------------------------------------
+
+# Traces lowmem:::write_chunk() (R/connection.R), the R function that
+# writes each chunk to a connection, so that `action(call)` runs before each
+# of its calls with the call's number. Returns the state: `calls` counts
+# the calls (reset it to start again). The caller undoes the trace with
+# untrace_write_chunk().
+trace_write_chunk <- function(action) {
+  state <- new.env()
+  state$calls <- 0L
+  suppressMessages(trace(
+    "write_chunk", where = asNamespace("lowmem"), print = FALSE,
+    tracer = bquote({
+      s <- .(state)
+      s$calls <- s$calls + 1L
+      .(action)(s$calls)
+    })
+  ))
+  state
+}
+
+untrace_write_chunk <- function() {
+  suppressMessages(untrace("write_chunk", where = asNamespace("lowmem")))
+}

@@ -341,19 +341,8 @@ test_that("plain data is streamed by the native writer, the rest by R's", {
 test_that("an error or a jump inside a chunk write of the native writer stops it cleanly", {
   big <- stream_big_object()
   expected <- base::serialize(big, NULL)
-  state <- new.env()
-  state$calls <- 0L
-  state$action <- NULL
-  ns <- asNamespace("lowmem")
-  suppressMessages(trace(
-    "write_chunk", where = ns, print = FALSE,
-    tracer = bquote({
-      s <- .(state)
-      s$calls <- s$calls + 1L
-      if (s$calls == 3L) s$action()
-    })
-  ))
-  on.exit(suppressMessages(untrace("write_chunk", where = ns)))
+  state <- trace_write_chunk(function(call) if (call == 3L) state$action())
+  on.exit(untrace_write_chunk())
   run <- function(action) {
     state$calls <- 0L
     state$action <- action
@@ -387,21 +376,13 @@ test_that("an error or a jump inside a chunk write of the native writer stops it
 # state, and the numbers being written must still be there.
 test_that("a deferred string expanded in the middle of its own stream is written whole", {
   x <- as.character(seq_len(4e5) * 3L)
-  state <- new.env()
-  state$calls <- 0L
-  ns <- asNamespace("lowmem")
-  suppressMessages(trace(
-    "write_chunk", where = ns, print = FALSE,
-    tracer = bquote({
-      s <- .(state)
-      s$calls <- s$calls + 1L
-      if (s$calls == 3L) {
-        invisible(.(x)[])
-        invisible(gc())
-      }
-    })
-  ))
-  on.exit(suppressMessages(untrace("write_chunk", where = ns)))
+  state <- trace_write_chunk(function(call) {
+    if (call == 3L) {
+      invisible(x[])
+      invisible(gc())
+    }
+  })
+  on.exit(untrace_write_chunk())
   written <- stream_written_by("rawConnection", "wb", function(con) {
     lowmem::serialize(x, con, chunk_size = 65536)
   })

@@ -4,62 +4,20 @@
 //! hook is user code that may change the object while it is being written,
 //! so a counting pass followed by a writing pass could write something else
 //! than the count saw, or than base R writes. The stream goes into blocks of
-//! [`BLOCK_SIZE`] bytes of anonymous memory; then [`BlockSink::move_into`]
+//! [`BLOCK_SIZE`] bytes of anonymous memory ([`Pages`]); then [`BlockSink::move_into`]
 //! copies them into the exactly-sized result, unmapping each block as soon
 //! as it is copied. Only the result's pages become resident as blocks are
 //! released, so the peak is the output plus one block, not twice the output.
 
-use super::Sink;
+use super::{Pages, Sink};
 use crate::error::{Error, Result};
 
 pub const BLOCK_SIZE: usize = 1 << 20;
 
-/// One block of anonymous memory, unmapped on drop.
-struct Block {
-    ptr: *mut u8,
-}
-
-impl Block {
-    fn new() -> Result<Self> {
-        // SAFETY: an anonymous private mapping with no address hint.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                BLOCK_SIZE,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(Error::OutOfMemory { bytes: BLOCK_SIZE as u64 });
-        }
-        Ok(Self { ptr: ptr.cast() })
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        // SAFETY: the mapping is BLOCK_SIZE bytes, readable, alive until drop.
-        unsafe { std::slice::from_raw_parts(self.ptr, BLOCK_SIZE) }
-    }
-
-    fn as_mut_slice(&mut self) -> &mut [u8] {
-        // SAFETY: as above, and writable; `&mut self` makes it exclusive.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr, BLOCK_SIZE) }
-    }
-}
-
-impl Drop for Block {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in `new`, once.
-        unsafe { libc::munmap(self.ptr.cast(), BLOCK_SIZE) };
-    }
-}
-
 #[derive(Default)]
 pub struct BlockSink {
     /// Full blocks, then the block being filled.
-    blocks: std::collections::VecDeque<Block>,
+    blocks: std::collections::VecDeque<Pages>,
     /// Bytes used in the last block.
     last_len: usize,
     total: u64,
@@ -79,7 +37,7 @@ impl BlockSink {
         let mut pos = 0;
         while let Some(block) = self.blocks.pop_front() {
             let len = if self.blocks.is_empty() { self.last_len } else { BLOCK_SIZE };
-            out[pos..pos + len].copy_from_slice(&block.as_slice()[..len]);
+            out[pos..pos + len].copy_from_slice(&block[..len]);
             pos += len;
         }
         self.total = 0;
@@ -92,12 +50,12 @@ impl Sink for BlockSink {
     fn write(&mut self, mut bytes: &[u8]) -> Result<()> {
         while !bytes.is_empty() {
             if self.blocks.is_empty() || self.last_len == BLOCK_SIZE {
-                self.blocks.push_back(Block::new()?);
+                self.blocks.push_back(Pages::new(BLOCK_SIZE)?);
                 self.last_len = 0;
             }
             let last = self.blocks.back_mut().expect("a block was just ensured");
             let take = bytes.len().min(BLOCK_SIZE - self.last_len);
-            last.as_mut_slice()[self.last_len..self.last_len + take].copy_from_slice(&bytes[..take]);
+            last[self.last_len..self.last_len + take].copy_from_slice(&bytes[..take]);
             self.last_len += take;
             self.total += take as u64;
             bytes = &bytes[take..];
