@@ -8,9 +8,9 @@
 //! blocks 0.8-0.9 s (`dd oflag=direct`). So the file is written with
 //! `O_DIRECT`: from the caller's memory when a write is a whole number of
 //! aligned blocks (the native writer's chunks, from its page-aligned
-//! staging buffer), else through one aligned block of [`BLOCK`] bytes. The
-//! file is not left in the page cache: a `readRDS()` right after reads it
-//! from the disk.
+//! staging buffer), else through one aligned block of [`BLOCK`] bytes.
+//! What is written so is not left in the page cache: a `readRDS()` right
+//! after reads it from the disk.
 //!
 //! Direct I/O is only an optimisation. Where the file system refuses it
 //! (tmpfs before Linux 6.6, some network file systems), or a direct write fails with
@@ -38,6 +38,9 @@ pub struct DirectFile {
     block: Pages,
     /// Bytes in `block`.
     len: usize,
+    /// A write failed: where the file stands is unknown, so nothing more
+    /// is written (the file is discarded: see `AtomicFile`).
+    failed: bool,
 }
 
 impl DirectFile {
@@ -54,7 +57,7 @@ impl DirectFile {
     /// the stream and comes in pieces of any size).
     pub fn buffered(file: File) -> io::Result<DirectFile> {
         let block = Pages::new(BLOCK).map_err(|_| crate::codec::out_of_memory(BLOCK))?;
-        Ok(DirectFile { file, direct: false, block, len: 0 })
+        Ok(DirectFile { file, direct: false, block, len: 0, failed: false })
     }
 
     /// Whether writes still go around the page cache (for tests).
@@ -66,6 +69,7 @@ impl DirectFile {
     /// Writes out what the block holds and returns the file, fully
     /// written (to be synced by the caller).
     pub fn into_inner(mut self) -> io::Result<File> {
+        self.check()?;
         let whole = self.len / ALIGN * ALIGN;
         write_out(&self.file, &mut self.direct, &self.block[..whole])?;
         if self.direct {
@@ -73,25 +77,41 @@ impl DirectFile {
             self.direct = false;
         }
         (&self.file).write_all(&self.block[whole..self.len])?;
-        self.len = 0;
         Ok(self.file)
+    }
+
+    fn check(&self) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::other("an earlier write to the file failed"));
+        }
+        Ok(())
+    }
+
+    /// Writes out `from`, or the block if `from` is `None`; the block is
+    /// empty afterwards, and after an error the writer takes nothing more.
+    fn flush_out(&mut self, from: Option<&[u8]>) -> io::Result<()> {
+        let bytes = from.unwrap_or(&self.block[..self.len]);
+        let result = write_out(&self.file, &mut self.direct, bytes);
+        self.failed = result.is_err();
+        self.len = 0;
+        result
     }
 }
 
 impl Write for DirectFile {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        if self.len == 0 && self.direct && bytes.len() >= ALIGN && (bytes.as_ptr() as usize).is_multiple_of(ALIGN) {
+        self.check()?;
+        if self.len == 0 && self.direct && bytes.len() >= ALIGN && aligned(bytes.as_ptr() as usize) {
             // Whole aligned blocks, straight from the caller's memory.
             let whole = bytes.len() / ALIGN * ALIGN;
-            write_out(&self.file, &mut self.direct, &bytes[..whole])?;
+            self.flush_out(Some(&bytes[..whole]))?;
             return Ok(whole);
         }
         let take = bytes.len().min(BLOCK - self.len);
         self.block[self.len..self.len + take].copy_from_slice(&bytes[..take]);
         self.len += take;
         if self.len == BLOCK {
-            write_out(&self.file, &mut self.direct, &self.block[..])?;
-            self.len = 0;
+            self.flush_out(None)?;
         }
         Ok(take)
     }
@@ -108,7 +128,7 @@ impl Write for DirectFile {
 fn write_out(mut file: &File, direct: &mut bool, mut bytes: &[u8]) -> io::Result<()> {
     while *direct && !bytes.is_empty() {
         match file.write(bytes) {
-            Ok(n) if n.is_multiple_of(ALIGN) && n > 0 => bytes = &bytes[n..],
+            Ok(n) if aligned(n) && n > 0 => bytes = &bytes[n..],
             Ok(n) => {
                 bytes = &bytes[n..];
                 set_direct(file, false);
@@ -123,6 +143,13 @@ fn write_out(mut file: &File, direct: &mut bool, mut bytes: &[u8]) -> io::Result
         }
     }
     file.write_all(bytes)
+}
+
+/// A multiple of [`ALIGN`]. (`usize::is_multiple_of` would need Rust 1.87;
+/// nothing else in the crate needs more than 1.82.)
+#[allow(clippy::manual_is_multiple_of)]
+fn aligned(n: usize) -> bool {
+    n % ALIGN == 0
 }
 
 /// Turns `O_DIRECT` on or off for `file`; returns whether it is now on.
@@ -195,10 +222,13 @@ mod tests {
     }
 
     #[test]
-    fn a_full_device_is_an_error() {
+    fn a_full_device_is_an_error_and_stays_one() {
         let Ok(file) = fs::OpenOptions::new().write(true).open("/dev/full") else { return };
         let mut w = DirectFile::new(file).unwrap();
-        let err = w.write_all(&vec![0u8; 3 * BLOCK]).and_then(|_| w.into_inner().map(|_| ())).unwrap_err();
+        let err = w.write_all(&vec![0u8; 3 * BLOCK]).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOSPC), "{err}");
+        // Nothing more is taken: no Ok(0), no second try of the block.
+        assert!(w.write(b"more").is_err());
+        assert!(w.into_inner().is_err());
     }
 }
