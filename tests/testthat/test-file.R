@@ -296,6 +296,34 @@ test_that("a full file system is an I/O error; the old file stays, no debris", {
   })
 })
 
+# A file size limit (ulimit -f, with SIGXFSZ ignored) cuts the first 1 MiB
+# direct write short at 21 KiB, an unaligned length: the writer falls back
+# to the page cache for the rest, whose next write fails with EFBIG. In a
+# child R process, so that the limit binds nothing else.
+test_that("a file size limit mid-stream is an I/O error; the old file stays, no debris", {
+  skip_if(Sys.which("bash") == "", "no bash")
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- file.path(dir, "x.rds")
+  old <- old_file(path)
+  script <- file.path(dir, "write.R")
+  writeLines(c(
+    "r <- tryCatch(lowmem::serialize_to_file(runif(1e6), commandArgs(TRUE)[[1]]),",
+    "              error = function(e) e)",
+    "cat(class(r)[[1]], conditionMessage(r), sep = '\\n')"
+  ), script)
+  rscript <- file.path(R.home("bin"), "Rscript")
+  command <- sprintf("trap '' XFSZ; ulimit -f 21; exec %s --vanilla %s %s",
+                     shQuote(rscript), shQuote(script), shQuote(path))
+  out <- system2("bash", c("-c", shQuote(command)), stdout = TRUE, stderr = TRUE,
+                 env = paste0("R_LIBS=", shQuote(paste(.libPaths(), collapse = ":"))))
+  expect_identical(out[[1]], "lowmem_error_io")
+  expect_match(out[[2]], path, fixed = TRUE)
+  expect_match(out[[2]], "File too large", fixed = TRUE)
+  expect_identical(stream_file_bytes(path), old)
+  expect_identical(stream_dir_entries(dir), c("write.R", "x.rds"))
+})
+
 test_that("a refhook that fails mid-stream leaves the old file and no debris", {
   dir <- stream_new_dir()
   on.exit(unlink(dir, recursive = TRUE))
