@@ -37,6 +37,10 @@ SEXP lowmem_last_stream_path(void);
 /* The states the job's last finished pass must find alive in the next one
    (lowmem_native_pin), in a new list for the caller to protect. */
 SEXP lm_native_pins(struct Job *job);
+/* Raises the job's error (never returns): lowmem_error_io or
+   lowmem_error_memory by its kind, else lowmem_error_internal naming the
+   step `what`. */
+void lm_native_raise(struct Job *job, const char *what);
 SEXP lowmem_bench_floor(SEXP x, SEXP size);
 
 #endif

@@ -83,9 +83,9 @@ static int capture_header(int version, capture *c)
     return !c->overflow;
 }
 
-/* A job for `object` (which the caller keeps protected) for the streaming
-   paths of serialize.c, or NULL with the reason in `reason`. The same
-   checks as native_body's, on the same header. */
+/* A job for `object` (which the caller keeps protected), or NULL with the
+   reason in `reason`: for native_body below and the streaming paths of
+   serialize.c. */
 NativeJob *lm_native_job(SEXP object, int version, char *reason, size_t size)
 {
     capture header;
@@ -121,11 +121,17 @@ SEXP lm_native_pins(NativeJob *job)
 
 /* ---- passes ------------------------------------------------------------ */
 
-static void raise_job_error(NativeJob *job, const char *what)
+/* Raises the job's error as a lowmem condition of its kind (an I/O or
+   memory error from a stream's sink), else as an internal error of the
+   step `what`. */
+void lm_native_raise(NativeJob *job, const char *what)
 {
     char msg[1024], detail[768];
     if (!lowmem_native_message(job, detail, sizeof detail))
         strcpy(detail, "unknown error");
+    int kind = lowmem_native_error_kind(job);
+    if (kind == 2 || kind == 3)
+        lm_abort(kind == 2 ? "lowmem_error_io" : "lowmem_error_memory", detail);
     snprintf(msg, sizeof msg, "internal error in the native writer (%s): %s", what, detail);
     lm_abort("lowmem_error_internal", msg);
 }
@@ -191,7 +197,7 @@ static int run_pass(native_call *c, const char *what, unsigned char *buf, size_t
                 strcpy(c->reason, "not covered");
             return 0;
         default:
-            raise_job_error(c->job, what);
+            lm_native_raise(c->job, what);
         }
     }
 }
@@ -199,28 +205,17 @@ static int run_pass(native_call *c, const char *what, unsigned char *buf, size_t
 static int begin_pass(native_call *c, R_pstream_format_t type, unsigned char *buf, size_t len)
 {
     if (lowmem_native_begin(c->job, (int) type, buf, len) != LM_NATIVE_DONE)
-        raise_job_error(c->job, "begin");
+        lm_native_raise(c->job, "begin");
     return 1;
 }
 
 static SEXP native_body(void *data)
 {
     native_call *c = (native_call *) data;
-    capture header;
     c->covered = 0;
-    if (c->version != 0 && c->version != 2 && c->version != 3) {
-        strcpy(c->reason, "unsupported version (R's writer raises the error)");
+    c->job = lm_native_job(c->object, c->version, c->reason, sizeof c->reason);
+    if (c->job == NULL)
         return R_NilValue;
-    }
-    if (!capture_header(c->version, &header)) {
-        strcpy(c->reason, "unexpected header");
-        return R_NilValue;
-    }
-    c->job = lowmem_native_new((void *) c->object, header.bytes, header.len);
-    if (c->job == NULL) {
-        strcpy(c->reason, "unexpected header, or an R version the native writer was not verified against");
-        return R_NilValue;
-    }
 
     /* Counting pass: also finds out whether the object is covered, before
        anything is allocated. Coverage does not depend on the format, so

@@ -326,14 +326,7 @@ SEXP lowmem_last_stream_path(void)
 static void raise_native(lm_call *c)
 {
     if (c->stopped) R_ContinueUnwind(c->token);
-    char msg[1024], detail[900];
-    int kind = lowmem_native_error_kind(c->job);
-    if (!lowmem_native_message(c->job, detail, sizeof detail))
-        strcpy(detail, "unknown error");
-    if (kind == 2 || kind == 3)
-        lm_abort(kind == 2 ? "lowmem_error_io" : "lowmem_error_memory", detail);
-    snprintf(msg, sizeof msg, "internal error in the native writer: %s", detail);
-    lm_abort("lowmem_error_internal", msg);
+    lm_native_raise(c->job, "streaming");
 }
 
 /* Runs the job's pass to its end in steps, checking for interrupts (and

@@ -15,7 +15,6 @@
 use std::ffi::{c_char, c_int};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::codec::Codec;
 use crate::error::Error;
 use crate::sink::{BlockSink, ChunkBuffer, CountSink, FileSink, Sink, Slice};
 
@@ -144,14 +143,9 @@ pub unsafe extern "C" fn lowmem_stream_file_new(
     chunk: usize,
 ) -> *mut Stream {
     // SAFETY: forwarded to the caller's guarantee.
-    let Some(path) = (unsafe { c_path(path) }) else {
-        return Stream::boxed(Target::Sink(Box::new(CountSink::new())), Some(Error::Internal("no path".into())));
-    };
-    let created = catch_unwind(AssertUnwindSafe(|| {
-        let codec = Codec::from_code(codec).ok_or_else(|| Error::Internal(format!("unknown codec {codec}")))?;
-        FileSink::create(path, codec, level, chunk)
-    }))
-    .unwrap_or_else(|panic| Err(Error::Internal(panic_message(&panic))));
+    let path = unsafe { c_path(path) };
+    let created = catch_unwind(AssertUnwindSafe(|| FileSink::from_c(path, codec, level, chunk)))
+        .unwrap_or_else(|panic| Err(Error::Internal(panic_message(&panic))));
     match created {
         Ok(sink) => Stream::new(Box::new(sink)),
         Err(e) => Stream::boxed(Target::Sink(Box::new(CountSink::new())), Some(e)),

@@ -22,7 +22,6 @@ use super::encode::{Ascii, Count, Encoder, Native, Slice, Xdr};
 use super::header::Header;
 use super::stage::Staged;
 use super::walk::{Step, Walk};
-use crate::codec::Codec;
 use crate::error::{Error, Result};
 use crate::rapi::Sexp;
 use crate::sink::{CallbackSink, FileSink, Sink, WriteFn};
@@ -260,11 +259,7 @@ pub unsafe extern "C" fn lowmem_native_begin_file(
     // SAFETY: forwarded to the caller's guarantee.
     let path = unsafe { crate::ffi::c_path(path) };
     with_job(job, |job| {
-        job.stream_to(format, chunk, || {
-            let path = path.ok_or_else(|| Error::Internal("no path".into()))?;
-            let codec = Codec::from_code(codec).ok_or_else(|| Error::Internal(format!("unknown codec {codec}")))?;
-            Ok(Box::new(FileSink::create(path, codec, level, chunk)?))
-        })
+        job.stream_to(format, chunk, || Ok(Box::new(FileSink::from_c(path, codec, level, chunk)?)))
     })
 }
 

@@ -20,6 +20,15 @@ impl FileSink {
         Ok(Self { atomic: Some(atomic), encoder: Some(encoder), written: 0 })
     }
 
+    /// The same from C's arguments (`crate::ffi::c_path`, a codec code of
+    /// `src/lowmem.h`): a missing path or an unknown codec is an internal
+    /// error.
+    pub fn from_c(path: Option<&Path>, codec: i32, level: i32, chunk: usize) -> Result<Self> {
+        let path = path.ok_or_else(|| Error::Internal("no path".into()))?;
+        let codec = Codec::from_code(codec).ok_or_else(|| Error::Internal(format!("unknown codec {codec}")))?;
+        FileSink::create(path, codec, level, chunk)
+    }
+
     fn closed() -> Error {
         Error::Internal("write to a finished file".to_string())
     }
