@@ -1,20 +1,14 @@
 #!/usr/bin/env bash
 # Installs what lowmem needs on a fresh Debian 12 machine (run as root):
-# R from Debian's packages and the R packages the tests, docs and benchmarks use.
-# The Rust toolchain (cargo, rustc) is expected on the machine already.
+# R from Debian's packages and the R packages the tests, docs and benchmarks
+# use (tools/debian-packages.txt), and debootstrap, which tools/chroot.sh
+# uses to test on newer R. The Rust toolchain (cargo, rustc) is expected on
+# the machine already.
 set -euo pipefail
+cd "$(dirname "$0")"
 
-packages=(
-  r-base-dev          # R 4.2.2 with headers, to build the package
-  r-cran-testthat     # the test suite
-  r-cran-roxygen2     # NAMESPACE and man/
-  r-cran-knitr r-cran-rmarkdown  # the vignette
-  r-cran-future r-cran-parallelly  # the vignette's and tests' worker examples
-  xz-utils            # the vendored crate tarball
-  pandoc              # the vignette (R CMD build)
-  qpdf                # R CMD check --as-cran: PDF size checks
-  strace              # a test that counts write(2) calls per chunk
-)
+mapfile -t packages < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' debian-packages.txt | awk '{print $1}')
+packages+=(debootstrap)
 
 missing=()
 for p in "${packages[@]}"; do
