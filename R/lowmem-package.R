@@ -14,3 +14,11 @@
 #' @importFrom utils txtProgressBar setTxtProgressBar
 #' @useDynLib lowmem, .registration = TRUE, .fixes = "C_"
 "_PACKAGE"
+
+.onLoad <- function(libname, pkgname) {
+  # The format probes (R/probe.R): should they fail, R's writer does all.
+  tryCatch(probe_native(), error = function(e) {
+    .Call(C_lowmem_session_configure, TRUE,
+          paste("the format probes failed:", conditionMessage(e)))
+  })
+}

@@ -20,6 +20,8 @@ static const R_CallMethodDef call_methods[] = {
     {"lowmem_serialize_path", (DL_FUNC) &lowmem_serialize_path, 4},
     {"lowmem_bench_floor", (DL_FUNC) &lowmem_bench_floor, 2},
     {"lowmem_result_info", (DL_FUNC) &lowmem_result_info, 1},
+    {"lowmem_native_probe", (DL_FUNC) &lowmem_native_probe, 3},
+    {"lowmem_session_configure", (DL_FUNC) &lowmem_session_configure, 2},
     {NULL, NULL, 0}
 };
 

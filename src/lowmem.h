@@ -55,9 +55,16 @@ typedef struct Job NativeJob;
 
 /* A job for `object` (a SEXP the caller keeps protected), with the header
    read off `capture`, R's native-binary serialization of NULL. NULL if the
-   capture is not understood or comes from an R version outside the range
-   the writer reproduces. Freed with lowmem_native_free(). */
-NativeJob *lowmem_native_new(void *object, const unsigned char *capture, size_t capture_len);
+   capture is not understood, or, unless `probe` is non-zero, if the format
+   probes have not found that the native writer writes what this R writes
+   (lowmem_session_refusal() says why). Freed with lowmem_native_free(). */
+NativeJob *lowmem_native_new(void *object, const unsigned char *capture, size_t capture_len,
+                             int probe);
+/* What the format probes (R/probe.R) found: whether this R writes the
+   GROWABLE bit, and NULL if the native writer may run, else why not. */
+void lowmem_session_set(int writes_growable, const char *reason);
+/* 1 with the reason in `out` if the native writer may not run, else 0. */
+int lowmem_session_refusal(char *out, size_t size);
 /* Starts a pass in `format` (R_pstream_format_t): counting if `buf` is
    NULL, else writing exactly `len` bytes at `buf`. */
 int lowmem_native_begin(NativeJob *job, int format, unsigned char *buf, size_t len);

@@ -5,6 +5,19 @@
 #include <Rinternals.h>
 #include <R_ext/Rdynload.h>
 
+/* The stream format of a format code computed by the R wrappers (R/args.R,
+   exactly as base::serialize): 0 XDR, 1 ASCII, 2 ASCII with hex doubles,
+   3 native binary. */
+static inline R_pstream_format_t lm_format(int code)
+{
+    switch (code) {
+    case 1: return R_pstream_ascii_format;
+    case 2: return R_pstream_asciihex_format;
+    case 3: return R_pstream_binary_format;
+    default: return R_pstream_xdr_format;
+    }
+}
+
 /* Raises an R condition of class c(klass, "lowmem_error", "error", "condition"). */
 void lm_abort(const char *klass, const char *msg);
 
@@ -33,6 +46,11 @@ SEXP lowmem_serialize_path(SEXP object, SEXP type, SEXP version, SEXP refhook);
    native writer, or NULL with the reason in `reason` (serialize.c). */
 struct Job;
 struct Job *lm_native_job(SEXP object, int version, char *reason, size_t size);
+/* One step of the job's pass (lowmem_native_step). First it makes sure R's
+   protect stack has room for the three objects R_mapAttrib protects while
+   the step reads attributes (src/rust/src/rapi.rs): should it be full, the
+   error is raised here, in C, never from under the step's Rust frames. */
+int lm_native_step(struct Job *job, size_t budget);
 SEXP lowmem_last_stream_path(void);
 /* The states the job's last finished pass must find alive in the next one
    (lowmem_native_pin), in a new list for the caller to protect. */
@@ -42,5 +60,8 @@ SEXP lm_native_pins(struct Job *job);
    step `what`. */
 void lm_native_raise(struct Job *job, const char *what);
 SEXP lowmem_bench_floor(SEXP x, SEXP size);
+/* The format probes' entry points (R/probe.R). */
+SEXP lowmem_native_probe(SEXP object, SEXP type, SEXP version);
+SEXP lowmem_session_configure(SEXP writes_growable, SEXP reason);
 
 #endif

@@ -38,6 +38,7 @@ typedef struct {
     R_pstream_format_t type;
     int version;          /* 0 = R's default */
     native_want want;
+    int probe;            /* a format probe's job: not refused by the session */
     NativeJob *job;       /* owned; freed by native_cleanup() */
     int covered;          /* set by native_body() */
     char reason[256];     /* why not covered */
@@ -84,9 +85,10 @@ static int capture_header(int version, capture *c)
 }
 
 /* A job for `object` (which the caller keeps protected), or NULL with the
-   reason in `reason`: for native_body below and the streaming paths of
+   reason in `reason`: for native_body below (`probe`: see
+   lowmem_native_new) and, as lm_native_job, the streaming paths of
    serialize.c. */
-NativeJob *lm_native_job(SEXP object, int version, char *reason, size_t size)
+static NativeJob *native_job(SEXP object, int version, int probe, char *reason, size_t size)
 {
     capture header;
     if (version != 0 && version != 2 && version != 3) {
@@ -97,10 +99,24 @@ NativeJob *lm_native_job(SEXP object, int version, char *reason, size_t size)
         snprintf(reason, size, "unexpected header");
         return NULL;
     }
-    NativeJob *job = lowmem_native_new((void *) object, header.bytes, header.len);
-    if (job == NULL)
-        snprintf(reason, size, "unexpected header, or an R version the native writer was not verified against");
+    NativeJob *job = lowmem_native_new((void *) object, header.bytes, header.len, probe);
+    if (job == NULL && (probe || !lowmem_session_refusal(reason, size)))
+        snprintf(reason, size, "unexpected header");
     return job;
+}
+
+NativeJob *lm_native_job(SEXP object, int version, char *reason, size_t size)
+{
+    return native_job(object, version, 0, reason, size);
+}
+
+int lm_native_step(NativeJob *job, size_t budget)
+{
+    PROTECT(R_NilValue);
+    PROTECT(R_NilValue);
+    PROTECT(R_NilValue);
+    UNPROTECT(3);
+    return lowmem_native_step(job, budget);
 }
 
 /* The droppable ALTREP states the counting pass met (deferred strings not
@@ -185,7 +201,7 @@ static int run_pass(native_call *c, const char *what, unsigned char *buf, size_t
                 faulted = ahead;
             }
         }
-        int status = lowmem_native_step(c->job, LM_NATIVE_STEP);
+        int status = lm_native_step(c->job, LM_NATIVE_STEP);
         switch (status) {
         case LM_NATIVE_DONE:
             return 1;
@@ -213,7 +229,7 @@ static SEXP native_body(void *data)
 {
     native_call *c = (native_call *) data;
     c->covered = 0;
-    c->job = lm_native_job(c->object, c->version, c->reason, sizeof c->reason);
+    c->job = native_job(c->object, c->version, c->probe, c->reason, sizeof c->reason);
     if (c->job == NULL)
         return R_NilValue;
 
@@ -260,7 +276,7 @@ static SEXP native_run(native_call *c)
 SEXP lm_native_raw(SEXP object, R_pstream_format_t type, int version, int has_hook)
 {
     if (has_hook) return NULL;
-    native_call c = {object, type, version, WANT_RAW, NULL, 0, ""};
+    native_call c = {object, type, version, WANT_RAW, 0, NULL, 0, ""};
     SEXP result = native_run(&c);
     return c.covered ? result : NULL;
 }
@@ -268,7 +284,7 @@ SEXP lm_native_raw(SEXP object, R_pstream_format_t type, int version, int has_ho
 SEXP lm_native_size(SEXP object, R_pstream_format_t type, int version, int has_hook)
 {
     if (has_hook) return NULL;
-    native_call c = {object, type, version, WANT_SIZE, NULL, 0, ""};
+    native_call c = {object, type, version, WANT_SIZE, 0, NULL, 0, ""};
     SEXP result = native_run(&c);
     return c.covered ? result : NULL;
 }
@@ -281,11 +297,9 @@ SEXP lm_native_size(SEXP object, R_pstream_format_t type, int version, int has_h
    lowmem_serialize_raw (format code 0-3; NULL or a positive version). */
 SEXP lowmem_serialize_path(SEXP object, SEXP type, SEXP version, SEXP refhook)
 {
-    static const R_pstream_format_t formats[] = {
-        R_pstream_xdr_format, R_pstream_ascii_format, R_pstream_asciihex_format, R_pstream_binary_format};
     int code = Rf_asInteger(type);
     int v = version == R_NilValue ? 0 : Rf_asInteger(version);
-    native_call c = {object, formats[code >= 0 && code <= 3 ? code : 0], v, WANT_PATH, NULL, 0, ""};
+    native_call c = {object, lm_format(code), v, WANT_PATH, 0, NULL, 0, ""};
     if (refhook != R_NilValue)
         strcpy(c.reason, "a refhook was given");
     else if (v == NA_INTEGER || v < 0)
@@ -297,6 +311,28 @@ SEXP lowmem_serialize_path(SEXP object, SEXP type, SEXP version, SEXP refhook)
         Rf_setAttrib(path, Rf_install("reason"), Rf_mkString(c.reason));
     UNPROTECT(1);
     return path;
+}
+
+/* ---- the format probes (R/probe.R) ----------------------------------- */
+
+/* The native writer's serialization of `object` (format code as
+   lowmem_serialize_path's, version NULL or 2/3), whatever the session's
+   state; NULL if it does not cover the object. */
+SEXP lowmem_native_probe(SEXP object, SEXP type, SEXP version)
+{
+    int v = version == R_NilValue ? 0 : Rf_asInteger(version);
+    native_call c = {object, lm_format(Rf_asInteger(type)), v, WANT_RAW, 1, NULL, 0, ""};
+    SEXP result = native_run(&c);
+    return c.covered ? result : R_NilValue;
+}
+
+/* Records what the probes found: `reason` NULL turns the native writer on
+   for the session, a string turns it off with that reason. */
+SEXP lowmem_session_configure(SEXP writes_growable, SEXP reason)
+{
+    lowmem_session_set(Rf_asLogical(writes_growable) == 1,
+                       reason == R_NilValue ? NULL : Rf_translateCharUTF8(STRING_ELT(reason, 0)));
+    return R_NilValue;
 }
 
 /* The benchmark's floor: a raw vector of `size` bytes, its tail filled

@@ -338,7 +338,7 @@ static int native_steps(lm_call *c)
     double step = LM_INTERRUPT_EVERY;
     if (c->reporting && c->total / 100 < step) step = c->total / 100 > 1048576 ? c->total / 100 : 1048576;
     for (;;) {
-        int status = lowmem_native_step(c->job, (size_t) step);
+        int status = lm_native_step(c->job, (size_t) step);
         if (status == LM_NATIVE_DONE) return 1;
         if (status == LM_NATIVE_UNCOVERED) return 0;
         if (status != LM_NATIVE_MORE) raise_native(c);
@@ -480,12 +480,7 @@ static void call_cleanup(void *data, Rboolean jump)
 /* The format code computed by the R wrapper, exactly as base::serialize. */
 static R_pstream_format_t format_of(SEXP type)
 {
-    switch (Rf_asInteger(type)) {
-    case 1: return R_pstream_ascii_format;
-    case 2: return R_pstream_asciihex_format;
-    case 3: return R_pstream_binary_format;
-    default: return R_pstream_xdr_format;
-    }
+    return lm_format(Rf_asInteger(type));
 }
 
 /* As base R's R_serialize(): NULL means R's default (0 here). */

@@ -331,13 +331,8 @@ pub unsafe extern "C" fn lowmem_stream_message(stream: *mut Stream, out: *mut c_
     if out.is_null() || size == 0 {
         return kind;
     }
-    let message = error.to_string();
-    let bytes = truncate_at_char_boundary(&message, size - 1).as_bytes();
-    // SAFETY: `out` has room for `size` bytes and `bytes.len() < size`.
-    unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.cast::<u8>(), bytes.len());
-        *out.add(bytes.len()) = 0;
-    }
+    // SAFETY: see the function's contract.
+    unsafe { copy_message(&error.to_string(), out, size) };
     kind
 }
 
@@ -354,15 +349,25 @@ pub unsafe extern "C" fn lowmem_stream_free(stream: *mut Stream) {
     }
 }
 
-fn truncate_at_char_boundary(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
+/// Copies `message`, NUL-terminated and cut at a character boundary to fit,
+/// into `out` (ignored when `out` is null or `size` is 0): how every C
+/// entry point hands over a message.
+///
+/// # Safety
+/// `out` is null or points to `size` writable bytes.
+pub unsafe fn copy_message(message: &str, out: *mut c_char, size: usize) {
+    if out.is_null() || size == 0 {
+        return;
     }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
+    let mut end = message.len().min(size - 1);
+    while !message.is_char_boundary(end) {
         end -= 1;
     }
-    &s[..end]
+    // SAFETY: `out` has room for `size` bytes and `end < size`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(message.as_ptr(), out.cast::<u8>(), end);
+        *out.add(end) = 0;
+    }
 }
 
 #[cfg(test)]
@@ -400,8 +405,9 @@ mod tests {
 
     #[test]
     fn message_is_truncated_safely() {
-        assert_eq!(truncate_at_char_boundary("héllo", 2), "h");
-        assert_eq!(truncate_at_char_boundary("abc", 10), "abc");
+        let mut buf = [1 as c_char; 3];
+        unsafe { copy_message("héllo", buf.as_mut_ptr(), buf.len()) };
+        assert_eq!(buf[..2], [b'h' as c_char, 0], "cut before the two-byte é");
         let mut msg = [1 as c_char; 4];
         unsafe {
             let s = lowmem_stream_count_new();

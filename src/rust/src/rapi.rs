@@ -13,22 +13,44 @@
 //! method (src/result.c) returns their memory map and nothing else.
 //!
 //! Hand-written rather than libR-sys 0.7.1: its precomputed R 4.2 bindings
-//! (bindings-linux-x86_64-R4.2.rs) omit `LEVELS`, which every flags word
-//! needs, and its build script runs R to locate it; the dozen declarations
-//! below are all the writer calls.
+//! (bindings-linux-x86_64-R4.2.rs) omit `LEVELS`, and its build script runs
+//! R to locate it; the declarations below are all the writer calls.
 //!
-//! Entry points outside R's documented API, and why each is unavoidable:
-//! * `ATTRIB`: the attribute pairlist is written as stored (order, tags,
-//!   cells); no API returns the pairlist itself.
-//! * `LEVELS`: the 16 gp bits go into every flags word (GROWABLE, S4, the
-//!   CHARSXP encoding bits); `IS_S4_OBJECT`/`IS_GROWABLE`/`IS_ASCII`... would
-//!   give only the bits we know of, R writes them all.
-//! * `OBJECT`: the object bit goes into every flags word.
-//! * `ALTREP_CLASS`: its attribute is the class's serialization info
+//! ## Which accessors, on which R
+//!
+//! R moves entry points out of its API from release to release, and its
+//! `R CMD check` reports a package that calls them. What this module calls
+//! is chosen when the package is installed, from the headers of the R that
+//! builds it (src/Makevars turns what it finds into cargo features):
+//!
+//! | R (headers) | gp bits | attributes | object bit |
+//! |---|---|---|---|
+//! | without `Rf_charIsASCII` (R < 4.5) | `LEVELS` | `ATTRIB` | `Rf_isObject` |
+//! | with `Rf_charIsASCII` (R 4.5), feature `api-gp` | API predicates | `ATTRIB` | `Rf_isObject` |
+//! | with `R_mapAttrib` too (R >= 4.6), features `api-gp`, `map-attrib` | API predicates | `ANY_ATTRIB`, `R_mapAttrib` | `Rf_isObject` |
+//!
+//! R 4.5's check lists `LEVELS` as non-API, R 4.6's also `ATTRIB` (and
+//! R-devel hides `LEVELS`). Without `LEVELS` the gp bits are rebuilt from
+//! what the API tells: the S4 bit (`Rf_isS4`) for every object, the
+//! encoding bits of a CHARSXP (`Rf_getCharCE`, `Rf_charIsASCII`). No API
+//! tells the GROWABLE bit of a vector grown in place: R >= 4.6 does not
+//! write it, R 4.5 does; the probes run at load time (R/probe.R) find out
+//! which, and turn the native writer off where it cannot write what R
+//! writes. Without `ATTRIB` an attribute list is read pair by pair through
+//! `R_mapAttrib`, which hands over each value as stored (compact row names
+//! stay compact), and the writer writes the cells R would write for it.
+//!
+//! Entry points outside R's documented API, and why each is needed where
+//! it is used:
+//! * `ATTRIB` (R < 4.6): the attribute pairlist is written as stored
+//!   (order, tags, cells); before `R_mapAttrib` no API walks it without
+//!   allocating a copy.
+//! * `LEVELS` (R < 4.5): the 16 gp bits go into every flags word, and R
+//!   4.2-4.4 write the GROWABLE bit, which no API predicate tells.
+//! * `ALTREP_CLASS`, `R_altrep_data1`, `R_altrep_data2` (declared in R's
+//!   headers, not reported by its check): the class's serialization info
 //!   (class symbol, package symbol, base type), which R writes as the
-//!   ALTREP item's first sub-item; R 4.2 has no `R_altrep_class_name`.
-//! * `R_altrep_data1`, `R_altrep_data2`: the serialized state of the base
-//!   classes is (derived from) these.
+//!   ALTREP item's first sub-item, and the state of the base classes.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
@@ -54,9 +76,7 @@ extern "C" {
 
     fn TYPEOF(x: RawSexp) -> c_int;
     fn ALTREP(x: RawSexp) -> c_int;
-    fn LEVELS(x: RawSexp) -> c_int;
-    fn OBJECT(x: RawSexp) -> c_int;
-    fn ATTRIB(x: RawSexp) -> RawSexp;
+    fn Rf_isObject(x: RawSexp) -> c_int;
     fn CAR(x: RawSexp) -> RawSexp;
     fn CDR(x: RawSexp) -> RawSexp;
     fn TAG(x: RawSexp) -> RawSexp;
@@ -72,6 +92,50 @@ extern "C" {
     fn R_altrep_data2(x: RawSexp) -> RawSexp;
 }
 
+#[cfg(not(feature = "api-gp"))]
+extern "C" {
+    fn LEVELS(x: RawSexp) -> c_int;
+}
+
+#[cfg(feature = "api-gp")]
+extern "C" {
+    fn Rf_isS4(x: RawSexp) -> c_int;
+    fn Rf_getCharCE(x: RawSexp) -> c_int;
+    fn Rf_charIsASCII(x: RawSexp) -> c_int;
+}
+
+#[cfg(not(feature = "map-attrib"))]
+extern "C" {
+    fn ATTRIB(x: RawSexp) -> RawSexp;
+}
+
+#[cfg(feature = "map-attrib")]
+extern "C" {
+    fn ANY_ATTRIB(x: RawSexp) -> c_int;
+    fn R_mapAttrib(
+        x: RawSexp,
+        fun: extern "C" fn(RawSexp, RawSexp, *mut c_void) -> RawSexp,
+        data: *mut c_void,
+    ) -> RawSexp;
+}
+
+/// gp bits (Defn.h) rebuilt from API predicates.
+#[cfg(feature = "api-gp")]
+mod gp {
+    pub const BYTES: i32 = 1 << 1;
+    pub const LATIN1: i32 = 1 << 2;
+    pub const UTF8: i32 = 1 << 3;
+    pub const S4: i32 = 1 << 4;
+    pub const ASCII: i32 = 1 << 6;
+    // cetype_t (Rinternals.h).
+    pub const CE_UTF8: i32 = 1;
+    pub const CE_LATIN1: i32 = 2;
+    pub const CE_BYTES: i32 = 3;
+}
+
+/// One attribute: its tag (a symbol, or `NULL`) and its value, as stored.
+pub type Attribute = (Sexp, Sexp);
+
 /// An R object the writer reads.
 ///
 /// Invariant: the pointer is a valid R object that stays alive and
@@ -81,6 +145,15 @@ extern "C" {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(transparent)]
 pub struct Sexp(RawSexp);
+
+/// An ALTREP class's serialization info (see [`Sexp::altrep_class_info`]).
+#[derive(Debug, Clone, Copy)]
+pub struct AltrepClassInfo {
+    pub key: usize,
+    pub class: Sexp,
+    pub package: Sexp,
+    pub base_type: Sexp,
+}
 
 /// The stream codes of R's singletons (`SaveSpecialHook`).
 pub fn special_code(x: Sexp) -> Option<i32> {
@@ -150,19 +223,114 @@ impl Sexp {
     }
 
     /// The gp bits (`LEVELS`), 0..=0xFFFF.
+    #[cfg(not(feature = "api-gp"))]
     pub fn levels(self) -> i32 {
         // SAFETY: LEVELS reads the header of any valid object.
         unsafe { LEVELS(self.0) }
     }
 
-    pub fn is_object(self) -> bool {
-        // SAFETY: OBJECT reads the header of any valid object.
-        unsafe { OBJECT(self.0) != 0 }
+    /// The gp bits the API can tell: the S4 bit, and for a CHARSXP its
+    /// encoding bits (mkCharLenCE sets ASCII alone for an ASCII string, else
+    /// at most one of UTF8, LATIN1, BYTES; NA_STRING has none of them).
+    #[cfg(feature = "api-gp")]
+    pub fn levels(self) -> i32 {
+        if self.sexptype() != sexptype::CHARSXP {
+            // SAFETY: Rf_isS4 reads the header of any valid object.
+            return if unsafe { Rf_isS4(self.0) } != 0 { gp::S4 } else { 0 };
+        }
+        if self.is_na_string() {
+            return 0;
+        }
+        // SAFETY: a CHARSXP (checked above): neither function errors on one.
+        unsafe {
+            if Rf_charIsASCII(self.0) != 0 {
+                return gp::ASCII;
+            }
+            match Rf_getCharCE(self.0) {
+                gp::CE_UTF8 => gp::UTF8,
+                gp::CE_LATIN1 => gp::LATIN1,
+                gp::CE_BYTES => gp::BYTES,
+                _ => 0,
+            }
+        }
     }
 
-    pub fn attrib(self) -> Sexp {
+    pub fn is_object(self) -> bool {
+        // SAFETY: Rf_isObject reads the header of any valid object.
+        unsafe { Rf_isObject(self.0) != 0 }
+    }
+
+    /// Whether the object has attributes.
+    pub fn has_attributes(self) -> bool {
+        #[cfg(not(feature = "map-attrib"))]
         // SAFETY: ATTRIB reads a field every object has.
-        Sexp(unsafe { ATTRIB(self.0) })
+        let any = unsafe { ATTRIB(self.0) } != unsafe { R_NilValue };
+        #[cfg(feature = "map-attrib")]
+        // SAFETY: ANY_ATTRIB reads a field every object has.
+        let any = unsafe { ANY_ATTRIB(self.0) } != 0;
+        any
+    }
+
+    /// The attribute pairlist as stored, where R still lets a package read
+    /// it: the writer then writes its cells as they are.
+    #[cfg(not(feature = "map-attrib"))]
+    pub fn attribute_list(self) -> Option<Sexp> {
+        // SAFETY: ATTRIB reads a field every object has.
+        Some(Sexp(unsafe { ATTRIB(self.0) }))
+    }
+
+    /// See above: R >= 4.6 offers `R_mapAttrib` instead ([`Self::attributes`]).
+    #[cfg(feature = "map-attrib")]
+    pub fn attribute_list(self) -> Option<Sexp> {
+        None
+    }
+
+    /// Appends the object's attributes, in their stored order, to `out`.
+    /// Returns false if `out` could not grow.
+    ///
+    /// `R_mapAttrib` protects at most three objects while it runs; C
+    /// reserves room for them on R's protect stack before every step of a
+    /// pass (`lm_native_step` in src/lowmem_c.h), so the call cannot
+    /// raise a protect-stack error; it calls nothing else that can jump.
+    #[cfg(feature = "map-attrib")]
+    pub fn attributes(self, out: &mut Vec<Attribute>) -> bool {
+        struct Collect<'a> {
+            out: &'a mut Vec<Attribute>,
+            failed: bool,
+        }
+        extern "C" fn collect(tag: RawSexp, value: RawSexp, data: *mut c_void) -> RawSexp {
+            // SAFETY: `data` is the `Collect` below, borrowed for the call.
+            let c = unsafe { &mut *data.cast::<Collect>() };
+            if c.out.try_reserve(1).is_err() {
+                c.failed = true;
+                // Any non-NULL value stops R_mapAttrib.
+                // SAFETY: reading R's global R_NilValue pointer.
+                return unsafe { R_NilValue };
+            }
+            c.out.push((Sexp(tag), Sexp(value)));
+            std::ptr::null_mut()
+        }
+        let mut c = Collect { out, failed: false };
+        // SAFETY: a valid object; `collect` never unwinds (no panic: the
+        // push cannot reallocate after try_reserve) and `c` outlives the call.
+        unsafe { R_mapAttrib(self.0, collect, (&mut c as *mut Collect).cast()) };
+        !c.failed
+    }
+
+    /// Without `R_mapAttrib`: the pairs of the stored list.
+    #[cfg(not(feature = "map-attrib"))]
+    pub fn attributes(self, out: &mut Vec<Attribute>) -> bool {
+        // SAFETY: ATTRIB reads a field every object has; the cells of an
+        // attribute list are LISTSXPs (checked before each step).
+        let mut cell = Sexp(unsafe { ATTRIB(self.0) });
+        while cell.sexptype() == sexptype::LISTSXP {
+            if out.try_reserve(1).is_err() {
+                return false;
+            }
+            out.push((cell.tag(), cell.car()));
+            cell = cell.cdr();
+        }
+        true
     }
 
     /// CAR of a pairlist cell. Must only be called on LISTSXP cells; the
@@ -281,15 +449,33 @@ impl Sexp {
         Sexp(unsafe { PRINTNAME(self.0) })
     }
 
-    /// The serialization info of an ALTREP object's class: the pairlist
-    /// `(class symbol, package symbol, INTSXP base type)` R writes as the
-    /// ALTREP item's first sub-item (altrep.c `ALTREP_SERIALIZED_CLASS`).
-    pub fn altrep_class_info(self) -> Option<Sexp> {
+    /// The serialization info of an ALTREP object's class: `(class
+    /// symbol, package symbol, INTSXP base type)`, which R writes as the
+    /// ALTREP item's first sub-item (altrep.c `ALTREP_SERIALIZED_CLASS`, the
+    /// attributes of the class object), and the class object's address,
+    /// which identifies the class. `None` if the info is not that.
+    pub fn altrep_class_info(self) -> Option<AltrepClassInfo> {
         debug_assert!(self.is_altrep());
-        // SAFETY: an ALTREP object (callers check); the class is a RAWSXP
-        // whose ATTRIB R 4.2 uses for the info (altrep.c).
-        let info = Sexp(unsafe { ATTRIB(ALTREP_CLASS(self.0)) });
-        (info.sexptype() == sexptype::LISTSXP).then_some(info)
+        // SAFETY: an ALTREP object (callers check).
+        let class = Sexp(unsafe { ALTREP_CLASS(self.0) });
+        let mut items = Vec::with_capacity(3);
+        if !class.attributes(&mut items) || items.len() != 3 || items.iter().any(|(tag, _)| !tag.is_null()) {
+            return None;
+        }
+        Some(AltrepClassInfo {
+            key: class.address(),
+            class: items[0].1,
+            package: items[1].1,
+            base_type: items[2].1,
+        })
+    }
+
+    /// The address of an ALTREP object's class: the same for every object
+    /// of one class.
+    pub fn altrep_class_key(self) -> usize {
+        debug_assert!(self.is_altrep());
+        // SAFETY: an ALTREP object (callers check).
+        unsafe { ALTREP_CLASS(self.0) as usize }
     }
 
     pub fn altrep_data1(self) -> Sexp {

@@ -25,7 +25,7 @@
 //! this; R gives no public way to tell the classes apart otherwise.
 
 use crate::format::flags::sexptype::*;
-use crate::rapi::Sexp;
+use crate::rapi::{AltrepClassInfo, Sexp};
 
 /// The ALTREP classes the writer understands: base R's, and lowmem's own
 /// result vectors.
@@ -91,15 +91,11 @@ pub enum Plan {
     Uncovered(&'static str),
 }
 
-/// The ALTREP class of `x`, if it is one of the base classes above.
-pub fn base_class(x: Sexp) -> Option<BaseClass> {
-    let info = x.altrep_class_info()?;
-    let class = info.car().symbol_name()?;
-    let rest = info.cdr();
-    if rest.sexptype() != LISTSXP {
-        return None;
-    }
-    let package = rest.car().symbol_name()?;
+/// The class named by an ALTREP class's info, if it is one of the base
+/// classes above.
+pub fn base_class(info: AltrepClassInfo) -> Option<BaseClass> {
+    let class = info.class.symbol_name()?;
+    let package = info.package.symbol_name()?;
     BaseClass::from_names(class.to_bytes(), package.to_bytes())
 }
 
@@ -153,7 +149,7 @@ fn deferred_string_plan(x: Sexp) -> Plan {
     if state.sexptype() != LISTSXP {
         return Plan::Uncovered("deferred string with unexpected state");
     }
-    if !state.car().attrib().is_null() {
+    if state.car().has_attributes() {
         // R would first replace the argument by a copy without attributes
         // (DEFERRED_STRING_FIXUP_ARG_ATTRIBS): an allocation, and a change
         // to the object that the universal path makes as base R does.
@@ -218,7 +214,10 @@ fn elements(x: Sexp, class: BaseClass) -> Result<Elements, &'static str> {
                 if !wrapped.is_altrep() {
                     return plain_elements(x, wrapped);
                 }
-                class = base_class(wrapped).ok_or("ALTREP wrapper of an ALTREP object of another class")?;
+                class = wrapped
+                    .altrep_class_info()
+                    .and_then(base_class)
+                    .ok_or("ALTREP wrapper of an ALTREP object of another class")?;
                 x = wrapped;
             }
         }

@@ -1,5 +1,6 @@
 //! Type codes, flags words and reference indices of R's serialization
-//! format (serialize-format.md §4.1, §4.2, §5; R 4.2.2 `serialize.c`).
+//! format (R's serialize.c: `PackFlags`, `OutRefIndex`, `WriteLENGTH`;
+//! notes/format.md).
 
 /// SEXPTYPE codes (Rinternals.h) of the objects the native writer meets.
 pub mod sexptype {
@@ -70,6 +71,34 @@ pub fn pack_flags(sexptype: u32, levels: i32, is_object: bool, has_attr: bool, h
     flags
 }
 
+/// The gp bit R sets on a vector that grew in place (`GROWABLE_MASK`).
+pub const GROWABLE: i32 = 1 << 5;
+
+/// Rules of the running R's writer that differ between R versions, learned
+/// from R itself when the package loads (R/probe.R), never assumed from
+/// its version number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Whether R writes the GROWABLE bit of vectors (R < 4.6 does;
+    /// R >= 4.6's `PackFlags` clears it for every vector type).
+    pub writes_growable: bool,
+}
+
+impl Rules {
+    /// The gp bits R writes for an object of type `sexptype` whose gp bits
+    /// are `levels` (before `pack_flags`' CHARSXP masking, which every R
+    /// applies).
+    pub fn levels(self, sexptype: u32, levels: i32) -> i32 {
+        use sexptype::*;
+        let vector = matches!(sexptype, LGLSXP | INTSXP | REALSXP | CPLXSXP | STRSXP | VECSXP | EXPRSXP | RAWSXP);
+        if vector && !self.writes_growable {
+            levels & !GROWABLE
+        } else {
+            levels
+        }
+    }
+}
+
 /// Largest reference index that fits packed into one int (`INT_MAX >> 8`).
 pub const MAX_PACKED_INDEX: u32 = (i32::MAX >> 8) as u32;
 
@@ -124,6 +153,20 @@ mod tests {
         assert_eq!(pack_flags(CHARSXP, 0, false, false, false), 0x09);
         // Only CHARSXPs are masked: bit 0x20 is GROWABLE on vectors.
         assert_eq!(pack_flags(sexptype::INTSXP, 0x21, false, false, false), 0x0002_100d);
+    }
+
+    #[test]
+    fn growable_is_written_or_not_by_rule() {
+        use sexptype::*;
+        let old = Rules { writes_growable: true };
+        let new = Rules { writes_growable: false };
+        for t in [LGLSXP, INTSXP, REALSXP, CPLXSXP, STRSXP, VECSXP, EXPRSXP, RAWSXP] {
+            assert_eq!(old.levels(t, 0x30), 0x30);
+            assert_eq!(new.levels(t, 0x30), 0x10, "S4 bit kept");
+        }
+        // Not a vector: R writes bit 5 as it is (NOJIT on closures).
+        assert_eq!(new.levels(LISTSXP, 0x20), 0x20);
+        assert_eq!(new.levels(CLOSXP, 0x20), 0x20);
     }
 
     #[test]

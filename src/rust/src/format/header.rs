@@ -1,4 +1,4 @@
-//! The stream header (serialize-format.md §2; R 4.2.2 `R_Serialize`).
+//! The stream header (R's serialize.c: `R_Serialize`; notes/format.md).
 //!
 //! Three of its fields belong to the running R, not to the object: the
 //! packed R version, the default format version (when the caller gives
@@ -15,12 +15,6 @@ use crate::error::Result;
 pub const MIN_READER_V2: i32 = 0x0002_0300;
 /// Oldest R that reads a version-3 stream: 3.5.0.
 pub const MIN_READER_V3: i32 = 0x0003_0500;
-
-/// The R versions whose writer the native writer reproduces: from 4.2.0
-/// (verified against 4.2.2) up to, not including, 4.7.0, whose writer
-/// clears the GROWABLE bit of vectors (serialize-format.md §12, R-devel
-/// PR#19056). Under any other R the universal path is used.
-pub const SUPPORTED_R_VERSIONS: std::ops::Range<i32> = 0x0004_0200..0x0004_0700;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
@@ -59,11 +53,6 @@ impl Header {
         Some(Header { version, r_version, native_encoding })
     }
 
-    /// True if the running R writes what the native writer writes.
-    pub fn r_version_supported(&self) -> bool {
-        SUPPORTED_R_VERSIONS.contains(&self.r_version)
-    }
-
     /// Writes the header in `enc`'s format.
     pub fn write<E: Encoder>(&self, enc: &mut E) -> Result<()> {
         enc.magic()?;
@@ -95,7 +84,7 @@ mod tests {
 
     #[test]
     fn verified_binary_headers() {
-        // serialize-format.md §2.1.
+        // Seen from R 4.2.2.
         let mut buf = vec![0u8; 23];
         r422(3).write(&mut Xdr(Slice::new(&mut buf))).unwrap();
         assert_eq!(hex(&buf), "580a00000003000402020003050000000005".to_owned() + &hex(b"UTF-8"));
@@ -129,17 +118,6 @@ mod tests {
             enc.0.finish().unwrap();
             assert_eq!(Header::from_binary_capture(&buf), Some(header));
         }
-    }
-
-    #[test]
-    fn only_verified_r_versions_are_supported() {
-        let with = |r_version| Header { version: 3, r_version, native_encoding: Vec::new() };
-        assert!(with(0x0004_0202).r_version_supported());
-        assert!(with(0x0004_0200).r_version_supported());
-        assert!(with(0x0004_0605).r_version_supported());
-        assert!(!with(0x0004_0700).r_version_supported(), "R 4.7 clears GROWABLE");
-        assert!(!with(0x0004_0105).r_version_supported());
-        assert!(!with(0x0005_0000).r_version_supported());
     }
 
     #[test]

@@ -100,6 +100,7 @@ fn counted<E>(_: &mut E) -> Result<()> {
 pub struct Job {
     root: Sexp,
     header: Header,
+    rules: super::flags::Rules,
     pass: Option<Box<dyn Pass>>,
     /// Why the object is not covered, or what went wrong.
     message: Option<String>,
@@ -112,7 +113,7 @@ pub struct Job {
 
 impl Job {
     fn begin(&mut self, format: Format, buf: Option<&'static mut [u8]>) {
-        let walk = Walk::new(self.root, self.header.clone());
+        let walk = Walk::new(self.root, self.header.clone(), self.rules);
         let hex = format == Format::AsciiHex;
         self.pass = Some(match (format, buf) {
             // XDR and native binary have the same sizes; count in native.
@@ -130,7 +131,7 @@ impl Job {
 
     /// Starts a streaming pass in `format` through `staged`.
     fn begin_stream(&mut self, format: Format, staged: Staged) {
-        let walk = Walk::new(self.root, self.header.clone());
+        let walk = Walk::new(self.root, self.header.clone(), self.rules);
         let hex = format == Format::AsciiHex;
         self.pass = Some(match format {
             Format::Xdr => pass(walk, Xdr(staged), |e| e.0.finish()),
@@ -189,26 +190,37 @@ fn with_job(job: *mut Job, op: impl FnOnce(&mut Job) -> Result<c_int>) -> c_int 
 /// A job for `object`, whose header is taken from `capture`: R's own
 /// native-binary serialization of `NULL` with the requested version (see
 /// `Header::from_binary_capture`). Returns null if the capture is not
-/// understood or comes from an R whose writer the native writer does not
-/// reproduce (the caller then uses R's writer).
+/// understood, or if the format probes have not found that the native
+/// writer writes what this R writes (`lowmem_session_refusal` says why),
+/// unless `probe` is non-zero: the probes' own jobs.
 ///
 /// # Safety
 /// `object` is a valid R object that the caller keeps protected and
 /// unmodified until the job is freed; `capture` points to `capture_len`
 /// readable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn lowmem_native_new(object: *mut c_void, capture: *const u8, capture_len: usize) -> *mut Job {
+pub unsafe extern "C" fn lowmem_native_new(
+    object: *mut c_void,
+    capture: *const u8,
+    capture_len: usize,
+    probe: c_int,
+) -> *mut Job {
     if object.is_null() || capture.is_null() {
         return std::ptr::null_mut();
     }
-    // SAFETY: see the function's contract.
-    let capture = unsafe { std::slice::from_raw_parts(capture, capture_len) };
-    let Some(header) = Header::from_binary_capture(capture).filter(Header::r_version_supported) else {
-        return std::ptr::null_mut();
-    };
-    // SAFETY: see the function's contract.
-    let root = unsafe { Sexp::from_raw(object) };
-    Box::into_raw(Box::new(Job { root, header, pass: None, message: None, kind: 0, pins: Vec::new() }))
+    let made = catch_unwind(AssertUnwindSafe(|| {
+        if probe == 0 && super::session::refusal().is_some() {
+            return None;
+        }
+        // SAFETY: see the function's contract.
+        let capture = unsafe { std::slice::from_raw_parts(capture, capture_len) };
+        let header = Header::from_binary_capture(capture)?;
+        // SAFETY: see the function's contract.
+        let root = unsafe { Sexp::from_raw(object) };
+        let rules = super::session::rules();
+        Some(Box::into_raw(Box::new(Job { root, header, rules, pass: None, message: None, kind: 0, pins: Vec::new() })))
+    }));
+    made.ok().flatten().unwrap_or(std::ptr::null_mut())
 }
 
 /// Starts a pass in `format` (an `R_pstream_format_t` code): counting if
@@ -345,18 +357,8 @@ pub unsafe extern "C" fn lowmem_native_message(job: *mut Job, out: *mut c_char, 
     let Some(message) = (unsafe { job.as_ref() }).and_then(|job| job.message.as_deref()) else {
         return 0;
     };
-    if out.is_null() || size == 0 {
-        return 1;
-    }
-    let mut n = message.len().min(size - 1);
-    while !message.is_char_boundary(n) {
-        n -= 1;
-    }
-    // SAFETY: `out` has room for `size > n` bytes.
-    unsafe {
-        std::ptr::copy_nonoverlapping(message.as_ptr(), out.cast::<u8>(), n);
-        *out.add(n) = 0;
-    }
+    // SAFETY: see the function's contract.
+    unsafe { crate::ffi::copy_message(message, out, size) };
     1
 }
 

@@ -14,6 +14,7 @@
 //! * [`altrep`]: what R writes for ALTREP objects of the base classes.
 //! * [`walk`]: the explicit-stack object walker.
 //! * [`job`]: passes over an object and their C ABI.
+//! * [`session`]: what the format probes found out about the running R.
 
 pub mod altrep;
 pub mod ascii;
@@ -22,5 +23,6 @@ pub mod flags;
 pub mod header;
 pub mod job;
 pub mod refs;
+pub mod session;
 pub mod stage;
 pub mod walk;

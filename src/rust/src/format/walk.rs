@@ -1,5 +1,6 @@
-//! The object walker: writes one R object as R 4.2.2's `WriteItem` does
-//! (serialize-format.md §4), for plain data, with an explicit stack.
+//! The object walker: writes one R object as R's `WriteItem`
+//! (src/main/serialize.c) does, for plain data, with an explicit stack.
+//! See notes/format.md for the items and flags words it writes.
 //!
 //! The stack is a heap `Vec` of pending [`Task`]s, so nesting depth is
 //! limited by memory only, never by the C stack. The walk is resumable:
@@ -23,11 +24,11 @@
 
 use super::altrep::{self, BaseClass, Elements, Plan};
 use super::encode::Encoder;
-use super::flags::{self, pseudo, sexptype::*};
+use super::flags::{self, pseudo, sexptype::*, Rules};
 use super::header::Header;
 use super::refs::RefTable;
-use crate::error::Result;
-use crate::rapi::Sexp;
+use crate::error::{Error, Result};
+use crate::rapi::{AltrepClassInfo, Attribute, Sexp};
 
 /// How many list elements ahead to prefetch.
 const ELEMENTS_AHEAD: u64 = 8;
@@ -97,12 +98,15 @@ enum Task {
 /// One pass over an object: the header, then the object.
 pub struct Walk {
     header: Header,
+    rules: Rules,
     root: Sexp,
     started: bool,
     stack: Vec<Task>,
     refs: RefTable,
-    /// Recognised ALTREP classes, by the address of their info list.
-    classes: Vec<(usize, Option<BaseClass>)>,
+    /// ALTREP classes met, with their info and base class if recognised.
+    classes: Vec<(AltrepClassInfo, Option<BaseClass>)>,
+    /// Reused to read an object's attributes (see `push_attributes`).
+    scratch: Vec<Attribute>,
     /// The droppable ALTREP states met ([`Plan::DroppableState`]).
     pins: Vec<Sexp>,
 }
@@ -110,14 +114,16 @@ pub struct Walk {
 impl Walk {
     /// A pass over `root`, which must stay alive and unmodified until the
     /// pass is done (see [`Sexp`]).
-    pub fn new(root: Sexp, header: Header) -> Walk {
+    pub fn new(root: Sexp, header: Header, rules: Rules) -> Walk {
         Walk {
             header,
+            rules,
             root,
             started: false,
             stack: Vec::new(),
             refs: RefTable::new(),
             classes: Vec::new(),
+            scratch: Vec::new(),
             pins: Vec::new(),
         }
     }
@@ -193,18 +199,21 @@ impl Walk {
     /// if `x` is not covered. The order of the tests is `WriteItem`'s.
     fn item<E: Encoder>(&mut self, enc: &mut E, x: Sexp) -> Result<Option<&'static str>> {
         if x.is_altrep() {
-            let Some(class) = self.altrep_class(x) else {
+            let Some((info, class)) = self.altrep_class(x) else {
+                return Ok(Some("ALTREP class without the expected serialization info"));
+            };
+            let Some(class) = class else {
                 return Ok(Some("ALTREP object of a class other than base R's compact, wrapper and deferred-string classes and lowmem's own results"));
             };
             return match altrep::plan(x, class, self.header.version) {
-                Plan::State(state) => self.altrep_item(enc, x, &[Task::Item(state)]),
+                Plan::State(state) => self.altrep_item(enc, x, info, &[Task::Item(state)]),
                 Plan::DroppableState(state) => {
                     self.pins.push(state);
-                    self.altrep_item(enc, x, &[Task::Item(state)])
+                    self.altrep_item(enc, x, info, &[Task::Item(state)])
                 }
                 Plan::WrapperState { wrapped, metadata } => {
                     let cons = flags::pack_flags(LISTSXP, 0, false, false, false);
-                    self.altrep_item(enc, x, &[Task::Word(cons), Task::Item(wrapped), Task::Item(metadata)])
+                    self.altrep_item(enc, x, info, &[Task::Word(cons), Task::Item(wrapped), Task::Item(metadata)])
                 }
                 Plan::Ordinary(elements) => self.vector(enc, x, elements),
                 Plan::Uncovered(reason) => Ok(Some(reason)),
@@ -235,9 +244,9 @@ impl Walk {
                 }
             }
             LISTSXP => {
-                let attrib = x.attrib();
+                let has_attr = x.has_attributes();
                 let tag = x.tag();
-                enc.int(flags::pack_flags(LISTSXP, x.levels(), x.is_object(), !attrib.is_null(), !tag.is_null()))?;
+                enc.int(self.flags(x, LISTSXP, has_attr, !tag.is_null()))?;
                 // Attributes, tag, car, then the cdr as the next item (R's
                 // tail call), so a long pairlist does not deepen the stack.
                 self.push_item(x.cdr());
@@ -245,19 +254,19 @@ impl Walk {
                 if !tag.is_null() {
                     self.push_item(tag);
                 }
-                if !attrib.is_null() {
-                    self.push_item(attrib);
+                if has_attr {
+                    self.push_attributes(x)?;
                 }
             }
             CHARSXP => charsxp(enc, x)?,
             LGLSXP | INTSXP | REALSXP | CPLXSXP | RAWSXP | STRSXP => return self.vector(enc, x, Elements::Plain(x)),
             VECSXP | EXPRSXP => {
-                let attrib = x.attrib();
-                enc.int(flags::pack_flags(sexptype, x.levels(), x.is_object(), !attrib.is_null(), false))?;
+                let has_attr = x.has_attributes();
+                enc.int(self.flags(x, sexptype, has_attr, false))?;
                 let len = x.xlength();
                 length(enc, len)?;
-                if !attrib.is_null() {
-                    self.push_item(attrib);
+                if has_attr {
+                    self.push_attributes(x)?;
                 }
                 if len > 0 {
                     for i in 0..len.min(ELEMENTS_AHEAD) {
@@ -267,10 +276,10 @@ impl Walk {
                 }
             }
             S4SXP => {
-                let attrib = x.attrib();
-                enc.int(flags::pack_flags(S4SXP, x.levels(), x.is_object(), !attrib.is_null(), false))?;
-                if !attrib.is_null() {
-                    self.push_item(attrib);
+                let has_attr = x.has_attributes();
+                enc.int(self.flags(x, S4SXP, has_attr, false))?;
+                if has_attr {
+                    self.push_attributes(x)?;
                 }
             }
             other => return Ok(Some(uncovered_type(other))),
@@ -281,15 +290,62 @@ impl Walk {
     /// An ALTREP_SXP item: flags (gp bits and object bit of `x`, never
     /// HAS_ATTR), class info, the state (`state`, in order), attributes
     /// (always, `NULL` included).
-    fn altrep_item<E: Encoder>(&mut self, enc: &mut E, x: Sexp, state: &[Task]) -> Result<Option<&'static str>> {
-        let Some(info) = x.altrep_class_info() else {
-            return Ok(Some("ALTREP class without serialization info"));
-        };
-        enc.int(flags::pack_flags(pseudo::ALTREP_SXP, x.levels(), x.is_object(), false, false))?;
-        self.push_item(x.attrib());
+    fn altrep_item<E: Encoder>(
+        &mut self,
+        enc: &mut E,
+        x: Sexp,
+        info: AltrepClassInfo,
+        state: &[Task],
+    ) -> Result<Option<&'static str>> {
+        enc.int(self.flags(x, pseudo::ALTREP_SXP, false, false))?;
+        if x.has_attributes() {
+            self.push_attributes(x)?;
+        } else {
+            self.stack.push(Task::Word(pseudo::NILVALUE_SXP));
+        }
         self.stack.extend(state.iter().rev().copied());
-        self.push_item(info);
+        // The info: a pairlist of three untagged cells.
+        let cell = flags::pack_flags(LISTSXP, 0, false, false, false);
+        self.stack.push(Task::Word(pseudo::NILVALUE_SXP));
+        for item in [info.base_type, info.package, info.class] {
+            self.push_item(item);
+            self.stack.push(Task::Word(cell));
+        }
         Ok(None)
+    }
+
+    /// The flags word of `x`, written as an item of type `sexptype`: its gp
+    /// bits as this R writes them ([`Rules`]) and its object bit.
+    fn flags(&self, x: Sexp, sexptype: u32, has_attr: bool, has_tag: bool) -> i32 {
+        let levels = self.rules.levels(sexptype, x.levels());
+        flags::pack_flags(sexptype, levels, x.is_object(), has_attr, has_tag)
+    }
+
+    /// Pushes the tasks that write `x`'s attributes: the pairlist item R
+    /// writes for `ATTRIB(x)`. Where R still lets a package read that
+    /// list, it is written as stored; else it is read pair by pair and each
+    /// pair written as the cell R made for it (`installAttrib`: a tag, no
+    /// gp bits, no attributes of its own), then the list's end.
+    fn push_attributes(&mut self, x: Sexp) -> Result<()> {
+        if let Some(list) = x.attribute_list() {
+            self.push_item(list);
+            return Ok(());
+        }
+        let mut pairs = std::mem::take(&mut self.scratch);
+        pairs.clear();
+        if !x.attributes(&mut pairs) {
+            return Err(Error::OutOfMemory { bytes: (pairs.len() as u64 + 1) * 16 });
+        }
+        self.stack.push(Task::Word(pseudo::NILVALUE_SXP));
+        for &(tag, value) in pairs.iter().rev() {
+            self.push_item(value);
+            if !tag.is_null() {
+                self.push_item(tag);
+            }
+            self.stack.push(Task::Word(flags::pack_flags(LISTSXP, 0, false, false, !tag.is_null())));
+        }
+        self.scratch = pairs;
+        Ok(())
     }
 
     /// An atomic or character vector: flags of `x`, then the length and
@@ -297,7 +353,7 @@ impl Walk {
     /// vector, those [`altrep::plan`] found), then the attributes of `x`.
     fn vector<E: Encoder>(&mut self, enc: &mut E, x: Sexp, elements: Elements) -> Result<Option<&'static str>> {
         let sexptype = x.sexptype();
-        let attrib = x.attrib();
+        let has_attr = x.has_attributes();
         let len = match elements {
             Elements::Plain(source) => source.xlength(),
             Elements::IntSeq { len, .. } | Elements::RealSeq { len, .. } => len,
@@ -305,10 +361,10 @@ impl Walk {
         let Ok(ulen) = usize::try_from(len) else {
             return Ok(Some("vector longer than this machine's address space"));
         };
-        enc.int(flags::pack_flags(sexptype, x.levels(), x.is_object(), !attrib.is_null(), false))?;
+        enc.int(self.flags(x, sexptype, has_attr, false))?;
         length(enc, len)?;
-        if !attrib.is_null() {
-            self.push_item(attrib);
+        if has_attr {
+            self.push_attributes(x)?;
         }
         if ulen > 0 {
             self.stack.push(match elements {
@@ -424,15 +480,17 @@ impl Walk {
         Ok(())
     }
 
-    /// The base class of an ALTREP object, remembered per class.
-    fn altrep_class(&mut self, x: Sexp) -> Option<BaseClass> {
-        let key = x.altrep_class_info()?.address();
-        if let Some(&(_, class)) = self.classes.iter().find(|(k, _)| *k == key) {
-            return class;
+    /// The class info and base class of an ALTREP object, remembered per
+    /// class; `None` if the class has no info of the expected form.
+    fn altrep_class(&mut self, x: Sexp) -> Option<(AltrepClassInfo, Option<BaseClass>)> {
+        let key = x.altrep_class_key();
+        if let Some(&known) = self.classes.iter().find(|(info, _)| info.key == key) {
+            return Some(known);
         }
-        let class = altrep::base_class(x);
-        self.classes.push((key, class));
-        class
+        let info = x.altrep_class_info()?;
+        let known = (info, altrep::base_class(info));
+        self.classes.push(known);
+        Some(known)
     }
 }
 
@@ -444,6 +502,8 @@ fn charsxp<E: Encoder>(enc: &mut E, c: Sexp) -> Result<()> {
         // Counting a binary stream: flags word, length word, bytes.
         return if c.is_na_string() { enc.skip(8) } else { enc.skip(8 + c.char_len()) };
     }
+    // No rule to apply: R clears the same CHARSXP bits (CACHED, HASHASH)
+    // in every version, which pack_flags does.
     let flags = flags::pack_flags(CHARSXP, c.levels(), c.is_object(), false, false);
     if c.is_na_string() {
         return enc.charsxp(flags, None);

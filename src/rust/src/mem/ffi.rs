@@ -9,6 +9,8 @@
 //! thread, so no sampler thread outlives its handle.
 
 use std::ffi::{c_char, c_int};
+
+use crate::ffi::copy_message;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
@@ -28,26 +30,6 @@ pub struct MemSampler {
 /// Runs `op`, turning a panic into an error.
 fn guarded<T>(op: impl FnOnce() -> Result<T>) -> Result<T> {
     catch_unwind(AssertUnwindSafe(op)).unwrap_or_else(|panic| Err(MemError::Internal(panic_message(&panic))))
-}
-
-/// Copies `message`, NUL-terminated and cut at a character boundary to fit,
-/// into `out` (ignored when `out` is null or `size` is 0).
-///
-/// # Safety
-/// `out` is null or points to `size` writable bytes.
-unsafe fn copy_message(message: &str, out: *mut c_char, size: usize) {
-    if out.is_null() || size == 0 {
-        return;
-    }
-    let mut end = message.len().min(size - 1);
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    // SAFETY: `out` has room for `size` bytes and `end < size`.
-    unsafe {
-        std::ptr::copy_nonoverlapping(message.as_ptr(), out.cast::<u8>(), end);
-        *out.add(end) = 0;
-    }
 }
 
 /// Writes a status as (VmRSS, VmHWM, Threads) into `out[0..3]`.

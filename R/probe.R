@@ -1,0 +1,136 @@
+# The format probes: what the running R's own writer writes, learned from R
+# itself when the package loads, never assumed from its version number.
+#
+# Where a rule of the format changed between R versions (R >= 4.6 no longer
+# writes the GROWABLE bit of vectors grown in place), the rule is read off
+# base::serialize()'s bytes; then a few small objects that exercise every
+# part of the format the native writer covers are serialized with base R
+# and with the native writer, in every variant, and compared. Only if all
+# agree may the native writer run in this session; otherwise R's own
+# serializer writes everything (the same bytes, exactly sized, slower) and
+# serialize_path() says why. The cost is a few milliseconds, once.
+
+# Small objects that together meet every rule the native writer follows.
+probe_objects <- function() {
+  grown <- function(empty, values) {
+    x <- empty
+    for (i in seq_along(values)) x[[i]] <- values[[i]]
+    x
+  }
+  utf8 <- "caf\u00e9"
+  latin1 <- iconv(utf8, "UTF-8", "latin1")
+  bytes <- "\xff\xfe"
+  Encoding(bytes) <- "bytes"
+  list(
+    "grown double vector" = grown(double(), as.double(1:40)),
+    "grown list" = grown(list(), as.list(1:40)),
+    "grown character vector" = grown(character(), as.character(1:40)),
+    "atomic vectors" = list(c(TRUE, NA), c(1L, NA), c(1.5, NA, NaN, Inf), complex(real = 1, imaginary = -2),
+                            as.raw(0:3), logical(), integer(), double(), character(), NULL),
+    "strings in every encoding" = c("ascii", utf8, latin1, bytes, NA, ""),
+    "data frame (compact row names)" = data.frame(a = 1:3, b = c("x", "y", "z"), f = factor(c("u", "v", "u"))),
+    "attributes in their order" = structure(1:3, zeta = "z", alpha = list(1), names = c("a", "b", "c")),
+    "S4 bit" = asS4(structure(c(1.5, 2), class = "probe")),
+    "S4 bit without attributes" = asS4(c(1L, 2L)),
+    "pairlist and symbols" = list(pairlist(a = 1, 2), as.name("sym"), list(as.name("sym"))),
+    "compact sequences" = list(1:10, as.numeric(3:1)),
+    "wrapper" = sort(c(3, 1, 2)),
+    "deferred string" = as.character(1:5),
+    "nested lists" = list(list(list(1, "a"), list()), setNames(list(1, 2), c("x", ""))),
+    "matrix" = matrix(1:6, 2, dimnames = list(c("r1", "r2"), NULL))
+  )
+}
+
+# The variants of base::serialize(): its arguments, and lowmem's format code.
+probe_variants <- function() {
+  variants <- list()
+  for (version in 2:3) {
+    for (format in list(list("xdr", FALSE, TRUE), list("binary", FALSE, FALSE),
+                        list("ascii", TRUE, TRUE), list("asciihex", NA, TRUE))) {
+      variants[[length(variants) + 1L]] <- list(
+        label = sprintf("%s, version %d", format[[1]], version),
+        ascii = format[[2]], xdr = format[[3]], version = version,
+        code = format_code(format[[2]], format[[3]])
+      )
+    }
+  }
+  variants
+}
+
+# Whether base R writes the GROWABLE bit (0x20 of the gp bits) of a vector
+# grown in place: read off the flags word of its native-binary version-2
+# serialization, after the 14-byte header.
+probe_writes_growable <- function(oracle) {
+  x <- probe_objects()[["grown double vector"]]
+  bytes <- oracle(x, NULL, xdr = FALSE, version = 2L)
+  flags <- readBin(bytes[15:18], "integer", size = 4L, endian = .Platform$endian)
+  bitwAnd(flags, bitwShiftL(0x20L, 12L)) != 0L
+}
+
+# Runs the probes and turns the native writer on or off for the session;
+# returns NULL if it is on, else why it is off. `oracle` stands in for
+# base::serialize in tests.
+probe_native <- function(oracle = base::serialize) {
+  writes_growable <- probe_writes_growable(oracle)
+  # The probes' own jobs follow the rule just learned.
+  .Call(C_lowmem_session_configure, writes_growable, "the format probes are running")
+  reason <- probe_disagreement(oracle, writes_growable)
+  .Call(C_lowmem_session_configure, writes_growable, reason)
+  invisible(reason)
+}
+
+# Objects are made afresh for each variant, and the native writer goes
+# first: R's writer expands a deferred string it writes in version 2, which
+# would change the object the native writer sees. That string is left out
+# of version 2: the native writer does not cover it there (R's writer
+# writes it in real use), and covering all the rest is the point.
+# All objects go in one list; only if that disagrees are they compared one
+# by one, to name the culprit.
+probe_disagreement <- function(oracle, writes_growable) {
+  for (variant in probe_variants()) {
+    objects <- probe_objects()
+    if (variant$version < 3L) objects[["deferred string"]] <- NULL
+    if (!probe_agrees(objects, variant, oracle)) {
+      for (name in names(objects)) {
+        why <- probe_one(probe_objects()[[name]], name, variant, oracle, writes_growable)
+        if (!is.null(why)) return(why)
+      }
+      return(sprintf("the format probes disagree together (%s) but not one by one", variant$label))
+    }
+  }
+  NULL
+}
+
+probe_agrees <- function(x, variant, oracle) {
+  ours <- .Call(C_lowmem_native_probe, x, variant$code, variant$version)
+  theirs <- oracle(x, NULL, ascii = variant$ascii, xdr = variant$xdr, version = variant$version)
+  identical(ours, theirs)
+}
+
+# NULL if the native writer writes base's bytes for `x` (or does not cover
+# it), else what differs.
+probe_one <- function(x, name, variant, oracle, writes_growable) {
+  ours <- .Call(C_lowmem_native_probe, x, variant$code, variant$version)
+  if (is.null(ours)) {
+    return(sprintf("the native writer does not cover the format probe '%s' (%s)", name, variant$label))
+  }
+  theirs <- oracle(x, NULL, ascii = variant$ascii, xdr = variant$xdr, version = variant$version)
+  if (identical(ours, theirs)) {
+    return(NULL)
+  }
+  n <- min(length(ours), length(theirs))
+  at <- which(ours[seq_len(n)] != theirs[seq_len(n)])
+  at <- if (length(at)) at[[1]] else n + 1L
+  why <- sprintf(
+    "base::serialize() of this R writes other bytes than the native writer for the format probe '%s' (%s), from byte %d on",
+    name, variant$label, at
+  )
+  # 0x20 of the gp bits is 0x02 in the flags word's second-lowest byte.
+  growable <- writes_growable && length(ours) == length(theirs) && at <= n &&
+    bitwXor(as.integer(ours[[at]]), as.integer(theirs[[at]])) == 2L
+  if (growable) {
+    why <- paste0(why, ": this R writes the GROWABLE bit of vectors grown in place, ",
+                  "which R's API does not tell a package")
+  }
+  why
+}
