@@ -52,6 +52,7 @@ serialize_to_file <- function(object, path, compress = FALSE, ascii = FALSE,
   if (!is.logical(ascii) || length(ascii) != 1L) {
     abort("`ascii` must be TRUE, FALSE or NA.", class = "lowmem_error_argument")
   }
+  check_ascii_as_saverds(ascii)
   codec <- codec_code(compress)
   level <- compression_level %||% c(0L, 6L, 9L, 6L)[[codec + 1L]]
   if (!is.numeric(level) || length(level) != 1L || is.na(level) || level < 0 || level > 9) {
@@ -76,4 +77,18 @@ codec_code <- function(compress) {
     if (!is.na(code)) return(code)
   }
   stop("invalid 'compress' argument: ", paste(format(compress), collapse = " "))
+}
+
+# saveRDS() of the running R decides which `ascii` values it takes: R >= 4.6
+# refuses NA ("NA in coercion to boolean"), earlier R writes ASCII with
+# hexadecimal doubles. Asked of saveRDS() itself, on NULL into a raw
+# connection (microseconds), so that lowmem refuses what it refuses.
+check_ascii_as_saverds <- function(ascii) {
+  con <- rawConnection(raw(0), "wb")
+  on.exit(close(con))
+  tryCatch(
+    saveRDS(NULL, con, ascii = ascii),
+    error = function(e) abort(conditionMessage(e), class = "lowmem_error_argument")
+  )
+  invisible(ascii)
 }

@@ -16,9 +16,5 @@
 "_PACKAGE"
 
 .onLoad <- function(libname, pkgname) {
-  # The format probes (R/probe.R): should they fail, R's writer does all.
-  tryCatch(probe_native(), error = function(e) {
-    .Call(C_lowmem_session_configure, TRUE,
-          paste("the format probes failed:", conditionMessage(e)))
-  })
+  probe_session()
 }

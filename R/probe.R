@@ -86,6 +86,16 @@ probe_native <- function(oracle = base::serialize) {
 # writes it in real use), and covering all the rest is the point.
 # All objects go in one list; only if that disagrees are they compared one
 # by one, to name the culprit.
+# As probe_native(), for .onLoad: should the probes fail, R's writer does
+# everything in this session.
+probe_session <- function(oracle = base::serialize) {
+  tryCatch(probe_native(oracle), error = function(e) {
+    reason <- paste("the format probes failed:", conditionMessage(e))
+    .Call(C_lowmem_session_configure, TRUE, reason)
+    invisible(reason)
+  })
+}
+
 probe_disagreement <- function(oracle, writes_growable) {
   for (variant in probe_variants()) {
     objects <- probe_objects()
@@ -133,4 +143,11 @@ probe_one <- function(x, name, variant, oracle, writes_growable) {
                   "which R's API does not tell a package")
   }
   why
+}
+
+# What the probes found and how this build reads R objects: refusal (NULL
+# when the native writer runs, else why not), writes_growable, gp_bits
+# ("LEVELS" or "API predicates"), attributes ("ATTRIB" or "R_mapAttrib").
+native_status <- function() {
+  .Call(C_lowmem_native_status)
 }

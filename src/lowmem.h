@@ -65,6 +65,9 @@ NativeJob *lowmem_native_new(void *object, const unsigned char *capture, size_t 
 void lowmem_session_set(int writes_growable, const char *reason);
 /* 1 with the reason in `out` if the native writer may not run, else 0. */
 int lowmem_session_refusal(char *out, size_t size);
+/* Bits: 1 gp bits from API predicates, 2 attributes through R_mapAttrib,
+   4 the session's rules say this R writes the GROWABLE bit. */
+int lowmem_native_build(void);
 /* Starts a pass in `format` (R_pstream_format_t): counting if `buf` is
    NULL, else writing exactly `len` bytes at `buf`. */
 int lowmem_native_begin(NativeJob *job, int format, unsigned char *buf, size_t len);

@@ -335,6 +335,23 @@ SEXP lowmem_session_configure(SEXP writes_growable, SEXP reason)
     return R_NilValue;
 }
 
+/* lowmem:::native_status(): what the probes found and what this build
+   reads R objects with. */
+SEXP lowmem_native_status(void)
+{
+    char reason[1024];
+    int bits = lowmem_native_build();
+    const char *names[] = {"refusal", "writes_growable", "gp_bits", "attributes", ""};
+    SEXP status = PROTECT(Rf_mkNamed(VECSXP, names));
+    if (lowmem_session_refusal(reason, sizeof reason))
+        SET_VECTOR_ELT(status, 0, Rf_mkString(reason));
+    SET_VECTOR_ELT(status, 1, Rf_ScalarLogical((bits & 4) != 0));
+    SET_VECTOR_ELT(status, 2, Rf_mkString(bits & 1 ? "API predicates" : "LEVELS"));
+    SET_VECTOR_ELT(status, 3, Rf_mkString(bits & 2 ? "R_mapAttrib" : "ATTRIB"));
+    UNPROTECT(1);
+    return status;
+}
+
 /* The benchmark's floor: a raw vector of `size` bytes, its tail filled
    with the XDR encoding of the doubles `x`, the head zeroed. */
 SEXP lowmem_bench_floor(SEXP x, SEXP size)

@@ -21,6 +21,13 @@ lm_variant_label <- function(v) {
   paste(sprintf("%s = %s", names(v), vapply(v, deparse, "")), collapse = ", ")
 }
 
+# The writer lowmem uses where the native writer would: "native", unless the
+# format probes found that it cannot write what this R writes (then R's own
+# writer does everything; see R/probe.R).
+lm_writer <- function(path = "native") {
+  if (identical(path, "native") && !is.null(lowmem:::native_status()$refusal)) "universal" else path
+}
+
 # Runs `expr`, returning list(value, error, warnings): the value (NULL on
 # error), the error's message (NULL if none) and the messages of all warnings
 # (which are muffled).

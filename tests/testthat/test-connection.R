@@ -316,7 +316,8 @@ test_that("a write that fails is base's error, and the session stays usable", {
 # every call with a refhook, by R's own writer through lowmem's stream.
 test_that("plain data is streamed by the native writer, the rest by R's", {
   objects <- stream_objects()[c("df", "altrep", "long_string", "closure")]
-  writer <- c(df = "native", altrep = "native", long_string = "native", closure = "universal")
+  writer <- c(df = lm_writer("native"), altrep = lm_writer("native"), long_string = lm_writer("native"),
+              closure = "universal")
   dir <- stream_new_dir()
   on.exit(unlink(dir, recursive = TRUE))
   path <- file.path(dir, "x.rds")
@@ -365,7 +366,7 @@ test_that("an error or a jump inside a chunk write of the native writer stops it
   done <- run(function() NULL)
   expect_null(done$outcome)
   expect_identical(done$written, expected)
-  expect_identical(as.vector(lowmem:::last_stream_path()), "native")
+  expect_identical(as.vector(lowmem:::last_stream_path()), lm_writer("native"))
 })
 
 # A deferred string (as.character() of numbers, not yet expanded) is written
@@ -386,7 +387,7 @@ test_that("a deferred string expanded in the middle of its own stream is written
   written <- stream_written_by("rawConnection", "wb", function(con) {
     lowmem::serialize(x, con, chunk_size = 65536)
   })
-  expect_identical(as.vector(lowmem:::last_stream_path()), "native")
+  expect_identical(as.vector(lowmem:::last_stream_path()), lm_writer("native"))
   expect_gt(state$calls, 3L)
   expect_gt(length(written), 1.6e6) # the state: 4e5 integers
   expect_identical(unserialize(written), x)

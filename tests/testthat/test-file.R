@@ -19,7 +19,16 @@ test_that("compress = FALSE writes saveRDS(compress = FALSE)'s bytes in every fo
     x <- objects[[name]]
     for (version in 2:3) {
       for (ascii in c(FALSE, TRUE, NA)) {
-        saveRDS(x, theirs, ascii = ascii, version = version, compress = FALSE)
+        refused <- tryCatch({
+          saveRDS(x, theirs, ascii = ascii, version = version, compress = FALSE)
+          NULL
+        }, error = conditionMessage)
+        if (!is.null(refused)) {
+          # This R's saveRDS() refuses this `ascii` (R >= 4.6: NA): so does lowmem.
+          expect_error(serialize_to_file(x, ours, ascii = ascii, version = version),
+                       refused, fixed = TRUE, class = "lowmem_error_argument")
+          next
+        }
         expected <- stream_file_bytes(theirs)
         chunk_sizes <- if (name == "big") list(1000, NULL) else list(7, 1000, NULL)
         for (chunk_size in chunk_sizes) {
@@ -412,7 +421,7 @@ test_that("an interrupt mid-stream of the native writer leaves the old file and 
       "reached elapsed time limit", fixed = TRUE
     )
     setTimeLimit()
-    expect_identical(as.vector(lowmem:::last_stream_path()), "native")
+    expect_identical(as.vector(lowmem:::last_stream_path()), lm_writer("native"))
     expect_true(any(is_lowmem_temp(seen)))
     expect_identical(stream_file_bytes(path), old)
     expect_identical(stream_dir_entries(dir), "x.rds")

@@ -69,7 +69,7 @@ test_that("the result behaves as an ordinary raw vector", {
   }
   expect_same(lowmem::serialize(r, NULL, ascii = TRUE), base::serialize(b, NULL, ascii = TRUE))
   # lowmem's writer reads it natively.
-  expect_identical(lowmem:::serialize_path(list(r))[[1]], "native")
+  expect_identical(lowmem:::serialize_path(list(r))[[1]], lm_writer("native"))
 
   path <- tempfile(fileext = ".rds")
   on.exit(unlink(path))

@@ -80,3 +80,13 @@ pub unsafe extern "C" fn lowmem_session_refusal(out: *mut c_char, size: usize) -
     }))
     .unwrap_or(1)
 }
+
+/// Which accessors this build calls (src/rust/src/rapi.rs): bit 0 set if
+/// the gp bits come from API predicates (feature `api-gp`), bit 1 if
+/// attributes come from `R_mapAttrib` (feature `map-attrib`). Bit 2: the
+/// rules' `writes_growable`.
+#[no_mangle]
+pub extern "C" fn lowmem_native_build() -> c_int {
+    let growable = catch_unwind(rules).map_or(false, |r| r.writes_growable);
+    c_int::from(cfg!(feature = "api-gp")) | c_int::from(cfg!(feature = "map-attrib")) << 1 | c_int::from(growable) << 2
+}

@@ -1,0 +1,73 @@
+# The format probes (R/probe.R): the rules of this R's writer are learned
+# from base::serialize() when the package loads, and the native writer runs
+# only if it writes what this R writes.
+
+restore_probes <- function() lowmem:::probe_native()
+
+test_that("on this R the probes agree wherever this build can read what R writes", {
+  status <- lowmem:::native_status()
+  expect_identical(status$refusal, lowmem:::probe_native())
+  # The one rule no API tells: R < 4.6 writes the GROWABLE bit, which a
+  # build without LEVELS (R >= 4.5) cannot read.
+  blind <- status$gp_bits == "API predicates" && status$writes_growable
+  if (blind) {
+    expect_match(status$refusal, "GROWABLE bit of vectors grown in place")
+    expect_identical(as.character(lowmem:::serialize_path(data.frame(x = 1))), "universal")
+  } else {
+    expect_null(status$refusal)
+    expect_identical(as.character(lowmem:::serialize_path(data.frame(x = 1))), "native")
+  }
+  # What the build reads R objects with follows the R it was built for.
+  expect_identical(status$gp_bits, if (getRversion() >= "4.5.0") "API predicates" else "LEVELS")
+  expect_identical(status$attributes, if (getRversion() >= "4.6.0") "R_mapAttrib" else "ATTRIB")
+})
+
+test_that("a disagreeing probe turns the native writer off, with the reason; bytes stay base's", {
+  on.exit(restore_probes())
+  # An oracle that writes one byte differently from base R, as another R
+  # version's writer might.
+  other_r <- function(x, connection, ...) {
+    bytes <- base::serialize(x, connection, ...)
+    bytes[length(bytes)] <- as.raw(bitwXor(as.integer(bytes[length(bytes)]), 1L))
+    bytes
+  }
+  reason <- lowmem:::probe_native(other_r)
+  expect_match(reason, "^base::serialize\\(\\) of this R writes other bytes than the native writer for the format probe '")
+  df <- data.frame(x = runif(100), y = sample(letters, 100, TRUE))
+  path <- lowmem:::serialize_path(df)
+  expect_identical(as.character(path), "universal")
+  expect_identical(attr(path, "reason"), reason)
+  for (v in lm_variants()) {
+    expect_identical(do.call(lowmem::serialize, c(list(df, NULL), v)),
+                     do.call(base::serialize, c(list(df, NULL), v)), label = lm_variant_label(v))
+  }
+  expect_identical(lowmem::serialized_size(df), as.double(length(base::serialize(df, NULL))))
+  # Streams too.
+  path <- tempfile(fileext = ".rds")
+  on.exit(unlink(path), add = TRUE)
+  serialize_to_file(df, path)
+  expect_identical(as.vector(lowmem:::last_stream_path()), "universal")
+  expect_identical(readRDS(path), df)
+  # Probing again with base R itself turns it back on where it was on.
+  expect_identical(restore_probes(), lowmem:::native_status()$refusal)
+})
+
+test_that("probes that fail turn the native writer off, with the reason", {
+  on.exit(restore_probes())
+  failing <- function(x, connection, ...) stop("no serializer here")
+  expect_error(lowmem:::probe_native(failing), "no serializer here")
+  reason <- lowmem:::probe_session(failing)
+  expect_identical(reason, "the format probes failed: no serializer here")
+  expect_identical(lowmem:::native_status()$refusal, reason)
+  expect_identical(attr(lowmem:::serialize_path(1:3 + 0L), "reason"), reason)
+  expect_identical(lowmem::serialize(1:3 + 0L, NULL), base::serialize(1:3 + 0L, NULL))
+})
+
+test_that("the probes cover grown vectors, encodings, S4, ALTREP, compact row names", {
+  objects <- lowmem:::probe_objects()
+  expect_true(all(c("grown double vector", "strings in every encoding", "S4 bit", "compact sequences",
+                    "wrapper", "deferred string", "data frame (compact row names)") %in% names(objects)))
+  expect_true(isS4(objects[["S4 bit without attributes"]]))
+  expect_identical(Encoding(objects[["strings in every encoding"]])[2:4], c("UTF-8", "latin1", "bytes"))
+  expect_identical(.row_names_info(objects[["data frame (compact row names)"]], type = 0L), c(NA, -3L))
+})
