@@ -5,7 +5,7 @@
  * serialized_size() do not drive R's serializer: a Rust walker sizes the
  * stream from lengths and string byte counts, C allocates the raw vector
  * once at that size, and the walker encodes straight into it. The bytes
- * are the ones R would write (see serialize-format.md); anything the
+ * are the ones R would write (see notes/format.md); anything the
  * walker does not cover is left to the universal path in serialize.c,
  * which runs R's own writer.
  *

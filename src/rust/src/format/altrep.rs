@@ -1,5 +1,5 @@
-//! What R 4.2.2 writes for an ALTREP object of a base class
-//! (serialize-format.md §7; R 4.2.2 `altclasses.c`), decided from the
+//! What R writes for an ALTREP object of a base class
+//! (notes/format.md, ALTREP; R's `altclasses.c`), decided from the
 //! object's data fields alone, without calling any ALTREP method.
 //!
 //! | class | `Serialized_state` in altclasses.c | here |
@@ -99,7 +99,7 @@ pub fn base_class(info: AltrepClassInfo) -> Option<BaseClass> {
     BaseClass::from_names(class.to_bytes(), package.to_bytes())
 }
 
-/// What R 4.2.2 writes for `x`, an ALTREP object of class `class`.
+/// What R writes for `x`, an ALTREP object of class `class`.
 ///
 /// Version 3 asks the class for its serialized state (`WriteItem`); version
 /// 2 always writes an ordinary vector, reading the elements with

@@ -1,5 +1,5 @@
 //! Text forms of scalars in the ASCII and asciihex formats
-//! (serialize-format.md §3.3; R 4.2.2 `OutInteger`, `OutReal`, `OutByte`,
+//! (notes/format.md, Encodings; R's `OutInteger`, `OutReal`, `OutByte`,
 //! `OutString`). Each function writes one scalar *including* its trailing
 //! `\n` into a caller's buffer and returns the number of bytes.
 //!
@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn doubles_match_the_verified_percent_16g_table() {
-        // serialize-format.md §3.3, verified against R 4.2.2.
+        // Verified against R 4.2.2.
         let table: &[(f64, &str)] = &[
             (1.5, "1.5"),
             (0.1, "0.1"),
@@ -277,8 +277,8 @@ mod tests {
 
     #[test]
     fn strings_escape_as_the_verified_example() {
-        // §3.3: the string  a b\n\t\v\b\r\f\a\\?'"<DEL>é~{  (19 bytes; the
-        // document says 20, R 4.2.2 says 19 and writes exactly this line).
+        // The string  a b\n\t\v\b\r\f\a\\?'"<DEL>é~{  (19 bytes:
+        // R 4.2.2 writes exactly this line).
         let input = b"a b\n\t\x0b\x08\r\x0c\x07\\?'\"\x7f\xc3\xa9~{";
         assert_eq!(input.len(), 19);
         assert_eq!(esc(input), "a\\040b\\n\\t\\v\\b\\r\\f\\a\\\\\\?\\'\\\"\\177\\303\\251~{\n");

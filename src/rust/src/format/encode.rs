@@ -1,4 +1,4 @@
-//! Scalar encoders of the three stream formats (serialize-format.md §3),
+//! Scalar encoders of the three stream formats (notes/format.md, Encodings),
 //! over a destination that either counts or writes.
 //!
 //! Sizing and writing share every line of encoding logic: the walker drives
@@ -73,7 +73,7 @@ impl Dest for Slice<'_> {
     }
 }
 
-/// The primitives of the stream (§3): everything the walker writes is one
+/// The primitives of the stream (notes/format.md, Encodings): everything the walker writes is one
 /// of these. Complex vectors are written as their doubles (real, imaginary,
 /// real, ...), which is what R does in every format.
 pub trait Encoder {
@@ -369,7 +369,7 @@ mod tests {
             ])
         });
         enc.0.finish().unwrap();
-        // §3.1 verified patterns.
+        // XDR patterns seen from R 4.2.2.
         assert_eq!(
             hex(&buf),
             "00000003\

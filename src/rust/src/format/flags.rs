@@ -29,7 +29,7 @@ pub mod sexptype {
     pub const S4SXP: u32 = 25;
 }
 
-/// Pseudo-types that exist only in the stream (§4.1). Written as bare ints.
+/// Pseudo-types that exist only in the stream. Written as bare ints.
 pub mod pseudo {
     pub const REFSXP: i32 = 255;
     pub const NILVALUE_SXP: i32 = 254;
@@ -51,7 +51,8 @@ const HAS_TAG_BIT: i32 = 1 << 10;
 const CHARSXP_UNWRITTEN_LEVELS: i32 = 0x01 | 0x20;
 
 /// The flags word: `type | levels << 12 | obj << 8 | hasattr << 9 | hastag << 10`,
-/// as R 4.2.2's `PackFlags`. `levels` is the object's 16 gp bits.
+/// as R's `PackFlags`. `levels` is the object's gp bits as this R writes them
+/// ([`Rules::levels`]).
 pub fn pack_flags(sexptype: u32, levels: i32, is_object: bool, has_attr: bool, has_tag: bool) -> i32 {
     let levels = if sexptype == sexptype::CHARSXP {
         levels & !CHARSXP_UNWRITTEN_LEVELS
@@ -133,7 +134,7 @@ mod tests {
     #[test]
     fn flags_words_seen_in_real_output() {
         use sexptype::*;
-        // serialize-format.md §4.2 "Frequently seen flags words".
+        // Flags words seen in R 4.2.2's output.
         assert_eq!(pack_flags(VECSXP, 0, true, true, false), 0x313);
         assert_eq!(pack_flags(LISTSXP, 0, false, false, true), 0x402);
         assert_eq!(pack_flags(LISTSXP, 0, false, true, true), 0x602);
@@ -181,7 +182,7 @@ mod tests {
     fn long_lengths_take_three_words() {
         assert_eq!(length_words(0), ([0, 0, 0], 1));
         assert_eq!(length_words(SHORT_LEN_MAX), ([i32::MAX, 0, 0], 1));
-        // Verified in §4.5: a raw vector of length 2^31 is ff ff ff ff 00 00 00 00 80 00 00 00.
+        // Seen from R 4.2.2: a raw vector of length 2^31 is ff ff ff ff 00 00 00 00 80 00 00 00.
         assert_eq!(length_words(1 << 31), ([-1, 0, i32::MIN], 3));
         assert_eq!(length_words((1 << 31) + 10), ([-1, 0, i32::MIN + 10], 3));
         assert_eq!(length_words((5 << 32) + 7), ([-1, 5, 7], 3));
