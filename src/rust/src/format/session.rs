@@ -87,6 +87,6 @@ pub unsafe extern "C" fn lowmem_session_refusal(out: *mut c_char, size: usize) -
 /// rules' `writes_growable`.
 #[no_mangle]
 pub extern "C" fn lowmem_native_build() -> c_int {
-    let growable = catch_unwind(rules).map_or(false, |r| r.writes_growable);
+    let growable = catch_unwind(rules).is_ok_and(|r| r.writes_growable);
     c_int::from(cfg!(feature = "api-gp")) | c_int::from(cfg!(feature = "map-attrib")) << 1 | c_int::from(growable) << 2
 }
