@@ -36,7 +36,7 @@ probe_objects <- function() {
     "compact sequences" = list(1:10, as.numeric(3:1)),
     "wrapper" = sort(c(3, 1, 2)),
     "deferred string" = as.character(1:5),
-    "nested lists" = list(list(list(1, "a"), list()), setNames(list(1, 2), c("x", ""))),
+    "nested lists" = list(list(list(1, "a"), list()), structure(list(1, 2), names = c("x", ""))),
     "matrix" = matrix(1:6, 2, dimnames = list(c("r1", "r2"), NULL))
   )
 }
