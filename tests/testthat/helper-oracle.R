@@ -28,6 +28,13 @@ lm_writer <- function(path = "native") {
   if (identical(path, "native") && !is.null(lowmem:::native_status()$refusal)) "universal" else path
 }
 
+# For tests of what only the native writer does (R's writer expands compact
+# sequences in version 2, recurses on nested lists, ...).
+skip_if_native_off <- function() {
+  refusal <- lowmem:::native_status()$refusal
+  testthat::skip_if(!is.null(refusal), paste("the native writer is off in this session:", refusal))
+}
+
 # Runs `expr`, returning list(value, error, warnings): the value (NULL on
 # error), the error's message (NULL if none) and the messages of all warnings
 # (which are muffled).
