@@ -19,6 +19,11 @@
  * gives a plain raw vector. The memory is unmapped by the finalizer of an
  * external pointer that only the ALTREP object references.
  *
+ * A result may outlive the package's shared library (pkgload::unload(),
+ * devtools::load_all(), dyn.unload()): its class methods and finalizer are
+ * code in this library. See keep_code() and lm_result_init() for how they
+ * stay valid.
+ *
  * Memory outside R's heap is invisible to R's GC heuristics, so dead
  * results would pile up if only R decided when to collect. lowmem runs a
  * collection itself, before mapping a new result, once the results it
@@ -30,6 +35,10 @@
  * Small results, a session with options(lowmem.altrep = FALSE), and
  * platforms without mmap get an ordinary vector from R's heap.
  */
+/* dladdr(), RTLD_NOLOAD and RTLD_NODELETE (glibc); before any header. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #define R_NO_REMAP
 #include <R.h>
 #include <Rinternals.h>
@@ -41,6 +50,7 @@
 
 #if defined(__linux__) || defined(__APPLE__)
 #define LM_HAVE_MMAP 1
+#include <dlfcn.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #endif
@@ -108,10 +118,52 @@ static Rboolean raw_inspect(SEXP x, int pre, int deep, int pvec,
     return TRUE;
 }
 
+/* A result may outlive this shared library: when R unloads a DLL it
+   resets the methods of the ALTREP classes registered with that DllInfo
+   (R_reinit_altrep_classes: the class's Length then errors) and dlcloses
+   it (the finalizer that unmaps the result then points at unmapped code,
+   and the next gc() crashes). So, once it makes a result, lowmem keeps its
+   own code mapped for the rest of the process: dlopen() of the library
+   itself (found with dladdr) with RTLD_NOLOAD | RTLD_NODELETE loads
+   nothing but marks it never to be unmapped. The class is registered
+   without a DllInfo (as R's own classes are), so that unloading resets
+   nothing: with the code kept, the methods stay valid.
+
+   Reloading the package later gives a new class of the same names, which
+   replaces this one in R's registry (only unserialize() looks classes up
+   there, and results serialize as plain raw vectors); existing results
+   keep their class object and work on. The price: a library that once
+   made a result stays in the process, so dlopen() of the same path returns
+   it again, and a rebuilt library at that path (devtools::load_all()
+   after a recompile) takes effect in a new session only. Alternatives
+   weighed: duplicating every result into R's heap on unload cannot find
+   them all and doubles the memory; a separate, never-unloaded helper
+   library for the methods would spare the rebuild case but needs a second
+   shared object that R CMD INSTALL does not build; the unload hook
+   R_unload_lowmem is not called for a library with dynamic symbols off.
+   Without dladdr() or these flags, results come from R's heap. */
+static int code_kept = 0;
+
+static int keep_code(void)
+{
+#if defined(RTLD_NOLOAD) && defined(RTLD_NODELETE)
+    if (code_kept) return 1;
+    Dl_info info;
+    if (dladdr((void *) &code_kept, &info) == 0 || info.dli_fname == NULL) return 0;
+    /* The handle is never closed: it is the promise to keep the code. */
+    if (dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE) == NULL) return 0;
+    code_kept = 1;
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 void lm_result_init(DllInfo *dll)
 {
+    (void) dll; /* not registered with it: see keep_code() */
     /* The Rust writer recognises the class by these names (format/altrep.rs). */
-    raw_class = R_make_altraw_class("lowmem_raw", "lowmem", dll);
+    raw_class = R_make_altraw_class("lowmem_raw", "lowmem", NULL);
     R_set_altrep_Length_method(raw_class, raw_length);
     R_set_altrep_Inspect_method(raw_class, raw_inspect);
     R_set_altvec_Dataptr_method(raw_class, raw_dataptr);
@@ -140,7 +192,7 @@ static void maybe_collect(void)
 
 SEXP lm_result_alloc(R_xlen_t n)
 {
-    if (n < 0 || !use_altrep((size_t) n))
+    if (n < 0 || !use_altrep((size_t) n) || !keep_code())
         return Rf_allocVector(RAWSXP, n);
     maybe_collect();
     /* The record and its finalizer exist before the mapping, so that no

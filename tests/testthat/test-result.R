@@ -134,3 +134,32 @@ test_that("results cross fork boundaries as plain raw vectors", {
   back <- parallel::mclapply(1:2, function(i) length(r) + as.integer(r[i]), mc.cores = 2)
   expect_same(back[[2]], length(b) + as.integer(b[2]))
 })
+
+test_that("results outlive the package's unloading, and its reloading", {
+  skip_if_not_installed("pkgload")
+  # In a child: unloading lowmem here would break the rest of the suite.
+  child <- hardening_run_child(timeout = 120, c(
+    'x <- runif(3e5)',
+    'b <- base::serialize(x, NULL)',
+    'r <- lowmem::serialize(x, NULL)',
+    'kept <- lowmem::serialize(list(x, quote(f(y))), NULL)',
+    'stopifnot(lowmem:::result_info(r)$own, lowmem:::result_info(kept)$own)',
+    'pkgload::unload("lowmem")',
+    'stopifnot(!isNamespaceLoaded("lowmem"), !"lowmem" %in% names(getLoadedDLLs()))',
+    'stopifnot(length(r) == length(b), identical(r, b), identical(r[5:20], b[5:20]))',
+    'stopifnot(identical(unserialize(r), x), identical(base::serialize(r, NULL), base::serialize(b, NULL)))',
+    'r[1] <- as.raw(0xff); stopifnot(r[1] == as.raw(0xff), identical(r[-1], b[-1]))',
+    'rm(r); invisible(gc())',
+    'loadNamespace("lowmem")',
+    'r2 <- lowmem::serialize(x, NULL)',
+    'stopifnot(lowmem:::result_info(r2)$own, identical(r2, b))',
+    'stopifnot(identical(unserialize(kept), list(x, quote(f(y)))))',
+    'rm(kept, r2); invisible(gc())',
+    'stopifnot(lowmem:::result_info(NULL)$live_bytes == 0)',
+    'r3 <- lowmem::serialize(x, NULL)',
+    'pkgload::unload("lowmem"); rm(r3); invisible(gc()); invisible(gc())',
+    'cat("survived\\n")'
+  ))
+  expect_identical(child$status, 0L, label = child$output)
+  expect_match(child$output, "survived", fixed = TRUE)
+})
