@@ -20,6 +20,7 @@ static const R_CallMethodDef call_methods[] = {
     {"lowmem_serialize_path", (DL_FUNC) &lowmem_serialize_path, 4},
     {"lowmem_bench_floor", (DL_FUNC) &lowmem_bench_floor, 2},
     {"lowmem_result_info", (DL_FUNC) &lowmem_result_info, 1},
+    {"lowmem_result_test_collect", (DL_FUNC) &lowmem_result_test_collect, 1},
     {NULL, NULL, 0}
 };
 

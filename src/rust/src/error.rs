@@ -42,12 +42,16 @@ impl Error {
     /// The kind of R condition the error becomes (see `src/serialize.c`):
     /// 2 for I/O (class `lowmem_error_io`), 3 for memory
     /// (`lowmem_error_memory`), 4 for a write R stopped (C raises R's own
-    /// condition), 1 for everything else (`lowmem_error_internal`).
+    /// condition), 5 for a writing pass that disagrees with its count (C
+    /// starts over where R code may have changed the object between the
+    /// passes, else raises `lowmem_error_internal`), 1 for everything else
+    /// (`lowmem_error_internal`).
     pub fn kind_code(&self) -> i32 {
         match self {
             Error::Io { .. } => 2,
             Error::OutOfMemory { .. } => 3,
             Error::Stopped => 4,
+            Error::Overflow { .. } | Error::Underflow { .. } => 5,
             _ => 1,
         }
     }
