@@ -487,7 +487,8 @@ static SEXP stream_body(void *data)
         note_path(0, "a refhook was given");
     }
     if (c->progress != R_NilValue) {
-        c->total = count_pass(c, 0);
+        /* Quiet: the writing pass below gives the serializer's warnings. */
+        c->total = count_pass(c, 1);
         c->next_report = 0;
     }
     if (c->path) {
