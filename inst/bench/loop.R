@@ -9,7 +9,8 @@
 # of a 72 MB double vector, each result replacing the last (one kept alive).
 # Prints elapsed seconds for the loop, seconds in garbage collection
 # (gc.time()), the most bytes of lowmem's results mapped at once, and the
-# peak RSS above the RSS before the loop (VmHWM after a reset).
+# peak RSS above the RSS before the loop (VmHWM after a reset). Every run
+# goes to results/loop.csv; the medians are printed.
 
 methods <- list(
   base = function(x) base::serialize(x, NULL),
@@ -65,6 +66,7 @@ if (length(args) >= 2 && args[[1]] == "case") {
     }
   }
   all <- do.call(rbind, rows)
+  utils::write.csv(all, file.path(dirname(self), "results", "loop.csv"), row.names = FALSE)
   med <- aggregate(cbind(seconds, gc_seconds, most_mapped_MiB, peak_extra_MiB) ~ method, all, median)
   print(med[match(names(methods), med$method), ], row.names = FALSE)
 }
