@@ -14,8 +14,8 @@ abort_from_c <- function(message, class) {
   abort(message, class = class)
 }
 
-# Called from C (src/serialize.c, quiet_write_pass): the writing pass of
-# serialize(x, NULL) with warnings muffled; the counting pass already gave them.
+# Called from C (src/serialize.c, quiet_pass): a pass of R's serializer with
+# warnings muffled, when another pass of the same call gives them.
 write_pass_quietly <- function(call_ptr) {
   withCallingHandlers(
     .Call(C_lowmem_write_pass, call_ptr),

@@ -73,6 +73,10 @@ peak_measure <- function(expr, reset_peak) {
   )
 }
 
+# The longest interval mem_timeline() takes, in seconds: a year (the sampler's
+# own cap).
+max_interval <- 365 * 24 * 3600
+
 # The interval of mem_peak()'s fallback sampler, in seconds.
 peak_sampling_interval <- 0.001
 
@@ -200,7 +204,7 @@ print.lowmem_mem_peak <- function(x, ...) {
 #'
 #' @param expr An expression, evaluated in the caller's environment
 #'   (assignments in it happen there; its value is not kept).
-#' @param interval Seconds between samples, at least 0.0001.
+#' @param interval Seconds between samples, from 0.0001 to a year (31536000).
 #' @param max_samples The most rows to keep, from 4 to 10^7; see Details.
 #' @return A data frame of class `c("lowmem_timeline", "data.frame")` with
 #'   columns `time` (seconds since the start, increasing) and `rss` (bytes),
@@ -222,7 +226,7 @@ print.lowmem_mem_peak <- function(x, ...) {
 #' summary(tl)
 #' plot(tl)
 mem_timeline <- function(expr, interval = 0.001, max_samples = 1e5) {
-  check_number(interval, "interval", min = 1e-4)
+  check_number(interval, "interval", min = 1e-4, max = max_interval)
   check_number(max_samples, "max_samples", min = 4, max = 1e7)
   sampler <- .Call(C_lowmem_timeline_start, interval, max_samples)
   on.exit(stop_quietly(sampler))

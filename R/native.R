@@ -28,9 +28,27 @@ bench_floor <- function(x, size) {
 
 # The result vector (src/result.c), for tests: whether `x` is one of lowmem's
 # own `lowmem_raw` results (an ALTREP raw vector over lowmem's memory map),
-# and the bytes of all such results not yet finalized.
+# the bytes of all such results not yet finalized, and the bytes mapped
+# since lowmem's last collection that make it collect again.
 result_info <- function(x) {
   .Call(C_lowmem_result_info, x)
+}
+
+# lowmem's own full garbage collection (src/result.c), reported as R's own
+# are while gcinfo(TRUE) is on: gc() would switch that off for its call.
+# Returns gc()'s matrix: the heap in use after the collection.
+collect_garbage <- function() {
+  reporting <- gcinfo(FALSE)
+  on.exit(gcinfo(reporting))
+  gc(verbose = reporting, reset = FALSE, full = TRUE)
+}
+
+# For tests: the next serialize(x, NULL) collects garbage (running
+# finalizers) where lowmem's policy would ("prepare", before the first pass)
+# or where the result is allocated ("alloc", between the passes, as R's
+# allocator may).
+result_test_collect <- function(when) {
+  invisible(.Call(C_lowmem_result_test_collect, when))
 }
 
 # The writer the last streaming call used, for tests: "native" or

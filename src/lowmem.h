@@ -18,7 +18,8 @@ int lowmem_stream_finish(Stream *stream);
 
 double lowmem_stream_bytes(Stream *stream);
 /* Copies the error message (NUL-terminated); returns 0 if there is none,
-   else its kind: 1 internal, 2 I/O, 3 out of memory. */
+   else its kind: 1 internal, 2 I/O, 3 out of memory, 5 a stream that
+   disagrees with its count. */
 int lowmem_stream_message(Stream *stream, char *out, size_t size);
 void lowmem_stream_free(Stream *stream);
 
@@ -93,7 +94,8 @@ typedef int (*lowmem_write_fn)(void *ctx, const unsigned char *bytes, size_t len
 int lowmem_native_begin_callback(NativeJob *job, int format, size_t chunk,
                                  lowmem_write_fn write, void *ctx);
 /* The kind of the job's error: 0 none, 1 internal, 2 I/O, 3 memory, 4 a
-   write R stopped. */
+   write R stopped, 5 a writing pass that disagrees with its count. */
+#define LM_KIND_MISCOUNTED 5
 int lowmem_native_error_kind(NativeJob *job);
 /* XDR-encodes n doubles into 8n bytes (the benchmark's floor). */
 void lowmem_xdr_doubles(const double *src, size_t n, unsigned char *dst);

@@ -24,9 +24,17 @@ void lm_abort(const char *klass, const char *msg);
 /* The result vector (result.c): an exactly-sized raw vector; large ones are
    ALTREP vectors over lowmem's own memory map. */
 void lm_result_init(DllInfo *dll);
+/* Runs lowmem's garbage collection if due; called before a result's first
+   pass, so that the finalizers it runs cannot change the object between
+   the passes. */
+void lm_result_prepare(void);
 SEXP lm_result_alloc(R_xlen_t n);
 int lm_result_is_own(SEXP x);
+/* Unmaps a result nobody will use (a writing pass that found the object
+   changed): its memory goes at once, not when R collects it. */
+void lm_result_discard(SEXP x);
 SEXP lowmem_result_info(SEXP x);
+SEXP lowmem_result_test_collect(SEXP when);
 
 SEXP lowmem_serialize_raw(SEXP object, SEXP type, SEXP version, SEXP refhook);
 SEXP lowmem_serialized_size(SEXP object, SEXP type, SEXP version, SEXP refhook);

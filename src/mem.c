@@ -80,10 +80,12 @@ SEXP lowmem_timeline_start(SEXP interval, SEXP max_rows)
     SEXP handle = PROTECT(R_MakeExternalPtr(NULL, sampler_tag(), R_NilValue));
     R_RegisterCFinalizerEx(handle, sampler_finalize, TRUE);
     char msg[LM_MSG_SIZE] = "";
+    int kind = 0;
     MemSampler *sampler = lowmem_sampler_start(Rf_asReal(interval), page_size(),
-                                               Rf_asReal(max_rows), msg, sizeof msg);
+                                               Rf_asReal(max_rows), msg, sizeof msg, &kind);
     if (sampler == NULL)
-        lm_abort("lowmem_error_unsupported", msg);
+        lm_abort(kind == 1 ? "lowmem_error_argument"
+                 : kind == 3 ? "lowmem_error_memory" : "lowmem_error_unsupported", msg);
     R_SetExternalPtrAddr(handle, sampler);
     UNPROTECT(1);
     return handle;

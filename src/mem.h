@@ -18,9 +18,11 @@ int lowmem_mem_status(double *out, char *msg, size_t size);
 int lowmem_mem_reset_peak(double *out, char *msg, size_t size);
 
 /* Starts the sampler thread (first sample taken at once); NULL with a
-   message on failure. The handle is freed with lowmem_sampler_free(). */
+   message on failure, and in *kind its class: 1 a bad argument, 3 memory
+   not had, 0 not supported here. The handle is freed with
+   lowmem_sampler_free(). */
 MemSampler *lowmem_sampler_start(double interval, double page_size,
-                                 double max_rows, char *msg, size_t size);
+                                 double max_rows, char *msg, size_t size, int *kind);
 /* Stops and joins the thread, takes the last sample: the number of rows,
    or -1 (message from lowmem_sampler_message). Idempotent. */
 double lowmem_sampler_stop(MemSampler *sampler);

@@ -42,6 +42,7 @@ typedef struct {
     NativeJob *job;       /* owned; freed by native_cleanup() */
     int covered;          /* set by native_body() */
     char reason[256];     /* why not covered */
+    int changed;          /* the writing pass disagreed with the count */
 } native_call;
 
 /* ---- the header R writes in this session ------------------------------- */
@@ -213,6 +214,10 @@ static int run_pass(native_call *c, const char *what, unsigned char *buf, size_t
                 strcpy(c->reason, "not covered");
             return 0;
         default:
+            if (buf != NULL && lowmem_native_error_kind(c->job) == LM_KIND_MISCOUNTED) {
+                c->changed = 1; /* see native_body */
+                return 0;
+            }
             lm_native_raise(c->job, what);
         }
     }
@@ -249,9 +254,19 @@ static SEXP native_body(void *data)
     PROTECT(lm_native_pins(c->job)); /* the result's allocation may collect */
     SEXP result = PROTECT(lm_result_alloc((R_xlen_t) n));
     begin_pass(c, c->type, RAW(result), (size_t) n);
-    if (!run_pass(c, "writing", RAW(result), (size_t) n))
+    if (!run_pass(c, "writing", RAW(result), (size_t) n)) {
+        /* The allocation may have collected garbage, and a finalizer
+           changed the object (expanded a deferred string): R's writer
+           takes over (serialize.c), as for an object not covered. */
+        if (c->changed) {
+            lm_result_discard(result);
+            c->covered = 0;
+            UNPROTECT(2);
+            return R_NilValue;
+        }
         lm_abort("lowmem_error_internal",
                  "internal error: the native writer covered the object when sizing it but not when writing it");
+    }
     UNPROTECT(2);
     return result;
 }

@@ -8,7 +8,8 @@
  * construction.
  *
  * With a refhook, R_Serialize runs once, as in base R, into released-as-
- * copied blocks (see raw_one_pass).
+ * copied blocks (see raw_one_pass). So does a call whose object changed
+ * between the passes (see raw_two_passes).
  *
  * Safety at the boundary: R_Serialize may raise R errors (a refhook that
  * errors, allocation failure, an interrupt). It is only ever called from C,
@@ -37,6 +38,9 @@ typedef struct {
     SEXP refhook;            /* R_NilValue, or the user's refhook */
     Stream *stream;          /* owned; freed by call_cleanup() */
     double since_check;      /* bytes since the last interrupt check */
+    R_pstream_format_t pass_type; /* the format of the pass quiet_pass() runs */
+    int tolerant;            /* a stream that disagrees with its count sets `mismatch` */
+    int mismatch;            /* ... instead of raising an internal error */
     /* streaming only (see stream_body) */
     SEXP con;                /* an R connection, or R_NilValue */
     SEXP chunk_vec;          /* the chunk buffer: a raw vector of `chunk` bytes */
@@ -163,8 +167,11 @@ static void out_bytes(R_outpstream_t out, void *buf, int n)
             left -= took;
             drain_chunks(c, 0);
         }
+    } else if (c->mismatch) {
+        /* the rest of the pass is thrown away (see raw_two_passes) */
     } else if (lowmem_stream_write(c->stream, (const unsigned char *) buf, n) != 0) {
-        check_stream(c->stream); /* stop at the first failure */
+        if (c->tolerant) c->mismatch = 1;
+        else check_stream(c->stream); /* stop at the first failure */
     }
     c->since_check += n;
     if (c->since_check >= LM_INTERRUPT_EVERY) {
@@ -206,17 +213,47 @@ static void run_pass(lm_call *c, R_pstream_format_t type)
     R_InitOutPStream(&out, (R_pstream_data_t) c, type, c->version,
                      out_char, out_bytes, has_hook ? call_hook : NULL, c->refhook);
     R_Serialize(c->object, &out);
-    if (lowmem_stream_finish(c->stream) != 0) check_stream(c->stream);
+    if (lowmem_stream_finish(c->stream) != 0) {
+        if (c->tolerant) c->mismatch = 1;
+        else check_stream(c->stream);
+    }
 }
 
-/* The counting pass. XDR is counted in native binary: the same byte count,
-   but R hands over pointers into the vectors instead of encoding them. */
-static double count_pass(lm_call *c)
+/* When R's serializer runs more than once for one call, only one of its
+   passes may give the serializer's own warnings (e.g. "'package:x' may
+   not be available when loading"), so that they come once, as in base R;
+   the others run with warnings muffled. Muffling needs a calling handler,
+   which only R code can establish, so C calls
+   lowmem:::write_pass_quietly(<the call>), which comes back through
+   .Call(lowmem_write_pass) to run the pass in c->pass_type. */
+SEXP lowmem_write_pass(SEXP call_ptr)
+{
+    lm_call *c = (lm_call *) R_ExternalPtrAddr(call_ptr);
+    run_pass(c, c->pass_type);
+    return R_NilValue;
+}
+
+static void quiet_pass(lm_call *c, R_pstream_format_t type)
+{
+    c->pass_type = type;
+    SEXP ptr = PROTECT(R_MakeExternalPtr(c, R_NilValue, R_NilValue));
+    SEXP ns = PROTECT(R_FindNamespace(PROTECT(Rf_mkString("lowmem"))));
+    SEXP fun = PROTECT(Rf_findFun(Rf_install("write_pass_quietly"), ns));
+    SEXP call = PROTECT(Rf_lang2(fun, ptr));
+    Rf_eval(call, ns);
+    UNPROTECT(5);
+}
+
+/* The counting pass, quiet or not (see quiet_pass). XDR is counted in
+   native binary: the same byte count, but R hands over pointers into the
+   vectors instead of encoding them. */
+static double count_pass(lm_call *c, int quiet)
 {
     R_pstream_format_t type =
         c->type == R_pstream_xdr_format ? R_pstream_binary_format : c->type;
     c->stream = lowmem_stream_count_new();
-    run_pass(c, type);
+    if (quiet) quiet_pass(c, type);
+    else run_pass(c, type);
     double n = lowmem_stream_bytes(c->stream);
     lowmem_stream_free(c->stream);
     c->stream = NULL;
@@ -229,53 +266,18 @@ static SEXP size_body(void *data)
     /* Plain data: sized by the native writer (native.c), O(nodes). */
     SEXP native = lm_native_size(c->object, c->type, c->version, c->refhook != R_NilValue);
     if (native != NULL) return native;
-    return Rf_ScalarReal(count_pass(c));
+    return Rf_ScalarReal(count_pass(c, 0));
 }
 
-/* The writing pass of the two-pass path runs with R's warnings muffled:
-   the counting pass already gave the serializer's own warnings (e.g.
-   "'package:x' may not be available when loading"), once, as base R does.
-   Muffling needs a calling handler, which only R code can establish, so C
-   calls lowmem:::write_pass_quietly(<the call>), which comes back through
-   .Call(lowmem_write_pass). */
-SEXP lowmem_write_pass(SEXP call_ptr)
-{
-    lm_call *c = (lm_call *) R_ExternalPtrAddr(call_ptr);
-    run_pass(c, c->type);
-    return R_NilValue;
-}
-
-static void quiet_write_pass(lm_call *c)
-{
-    SEXP ptr = PROTECT(R_MakeExternalPtr(c, R_NilValue, R_NilValue));
-    SEXP ns = PROTECT(R_FindNamespace(PROTECT(Rf_mkString("lowmem"))));
-    SEXP fun = PROTECT(Rf_findFun(Rf_install("write_pass_quietly"), ns));
-    SEXP call = PROTECT(Rf_lang2(fun, ptr));
-    Rf_eval(call, ns);
-    UNPROTECT(5);
-}
-
-static SEXP raw_two_passes(lm_call *c)
-{
-    double n = count_pass(c);
-    if (n > (double) R_XLEN_T_MAX)
-        lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
-    SEXP result = PROTECT(lm_result_alloc((R_xlen_t) n));
-    c->stream = lowmem_stream_slice_new(RAW(result), (size_t) n);
-    c->since_check = 0;
-    quiet_write_pass(c);
-    UNPROTECT(1);
-    return result;
-}
-
-/* With a refhook, one pass, as base R: the hook is user code that may
-   change the object while it is written, so a second pass could write
-   something else. The stream waits in blocks that are released as they are
-   moved into the result (peak: the output plus one block). */
-static SEXP raw_one_pass(lm_call *c)
+/* One pass of R's serializer into blocks that are released as they are
+   moved into the exactly-sized result (peak: the output plus one block):
+   what R writes once, whatever R code runs during the pass. */
+static SEXP one_pass_result(lm_call *c, int quiet)
 {
     c->stream = lowmem_stream_blocks_new();
-    run_pass(c, c->type);
+    c->since_check = 0;
+    if (quiet) quiet_pass(c, c->type);
+    else run_pass(c, c->type);
     double n = lowmem_stream_bytes(c->stream);
     if (n > (double) R_XLEN_T_MAX)
         lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
@@ -286,9 +288,49 @@ static SEXP raw_one_pass(lm_call *c)
     return result;
 }
 
+/* Counts, allocates the result at the count, writes (quietly: the count
+   gave the warnings). R code may run between the passes: an allocation of
+   R's (the result's, or one inside R's serializer) may collect garbage and
+   run finalizers, which may change the object (remove an environment's
+   binding, expand a deferred string). A writing pass that then disagrees
+   with the count is not an error: it is thrown away and R's serializer
+   runs once more, into blocks, which writes what base R would write at
+   that moment (base R also serializes once). */
+static SEXP raw_two_passes(lm_call *c)
+{
+    double n = count_pass(c, 0);
+    if (n > (double) R_XLEN_T_MAX)
+        lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
+    SEXP result = PROTECT(lm_result_alloc((R_xlen_t) n));
+    c->stream = lowmem_stream_slice_new(RAW(result), (size_t) n);
+    c->since_check = 0;
+    c->tolerant = 1;
+    quiet_pass(c, c->type);
+    c->tolerant = 0;
+    if (c->mismatch) {
+        c->mismatch = 0;
+        lowmem_stream_free(c->stream);
+        c->stream = NULL;
+        lm_result_discard(result);
+        UNPROTECT(1);
+        return one_pass_result(c, 1);
+    }
+    UNPROTECT(1);
+    return result;
+}
+
+/* With a refhook, one pass, as base R: the hook is user code that may
+   change the object while it is written, so a second pass could write
+   something else. */
+static SEXP raw_one_pass(lm_call *c)
+{
+    return one_pass_result(c, 0);
+}
+
 static SEXP raw_body(void *data)
 {
     lm_call *c = (lm_call *) data;
+    lm_result_prepare(); /* lowmem's collection, if due: before any pass */
     if (c->refhook != R_NilValue) return raw_one_pass(c);
     /* Plain data: sized and written by the native writer (native.c). */
     SEXP native = lm_native_raw(c->object, c->type, c->version, 0);
@@ -445,7 +487,8 @@ static SEXP stream_body(void *data)
         note_path(0, "a refhook was given");
     }
     if (c->progress != R_NilValue) {
-        c->total = count_pass(c);
+        /* Quiet: the writing pass below gives the serializer's warnings. */
+        c->total = count_pass(c, 1);
         c->next_report = 0;
     }
     if (c->path) {

@@ -515,6 +515,27 @@ test_that("progress = TRUE draws a bar on stderr non-interactively and writes th
   }))
 })
 
+test_that("progress = TRUE gives the serializer's warnings once, as base does", {
+  p <- as.environment("package:stats")
+  x <- list(p, 1:3)
+  expected <- lm_capture(base::serialize(x, NULL))
+  for (progress in c(FALSE, TRUE)) {
+    capture.output(type = "message", {
+      got <- lm_capture(stream_written_by("rawConnection", "wb", function(con) {
+        lowmem::serialize(x, con, progress = progress)
+      }))
+    })
+    expect_identical(got$value, expected$value)
+    expect_identical(got$warnings, expected$warnings, label = sprintf("progress = %s", progress))
+  }
+  path <- tempfile()
+  on.exit(unlink(path))
+  capture.output(type = "message", {
+    got <- lm_capture(serialize_to_file(x, path, progress = TRUE))
+  })
+  expect_identical(got$warnings, expected$warnings)
+})
+
 test_that("a refhook is called as often as by base, with or without a progress bar", {
   x <- stream_refhook_object()
   base_hook <- stream_naming_hook()

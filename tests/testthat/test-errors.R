@@ -234,3 +234,21 @@ test_that("failing serializations do not leak memory (200 reps of a ~1 MB object
   succeed <- function() lowmem::serialize(x, NULL)
   expect_lt(lm_rss_growth(succeed, 200), lm_rss_slack_kb)
 })
+
+test_that("an xz encoder that cannot get its memory is a memory error", {
+  skip_on_os(c("windows", "mac", "solaris")) # ulimit -v limits the address space on Linux
+  # Level 9 needs about 670 MB for the encoder; 500 MB of address space is
+  # enough for R to start.
+  child <- hardening_run_child(ulimit_kb = 500000, c(
+    'cat("started\\n")',
+    'path <- tempfile()',
+    'e <- tryCatch(lowmem::serialize_to_file(1:10, path, compress = "xz", compression_level = 9),',
+    '              error = identity)',
+    'cat("class:", class(e), "\\n")',
+    'cat("file left:", file.exists(path), "\\n")'
+  ))
+  skip_if_not(grepl("started", child$output, fixed = TRUE), "R does not start in 500 MB")
+  skip_if(grepl("class: NULL", child$output, fixed = TRUE), "xz got its memory")
+  expect_match(child$output, "class: lowmem_error_memory lowmem_error", fixed = TRUE)
+  expect_match(child$output, "file left: FALSE", fixed = TRUE)
+})

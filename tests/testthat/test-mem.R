@@ -278,3 +278,13 @@ test_that("timelines print, summarise and plot", {
   expect_error(mem_plot(list(small, large), legend = NULL), NA)
   expect_error(mem_plot(small, 1), class = "lowmem_error_argument")
 })
+
+test_that("mem_timeline()'s errors have the right classes", {
+  expect_error(mem_timeline(NULL, interval = 1e300), class = "lowmem_error_argument")
+  expect_error(mem_timeline(NULL, interval = Inf), class = "lowmem_error_argument")
+  # Past R's checks, the sampler classes them alike.
+  expect_error(.Call(lowmem:::C_lowmem_timeline_start, 1e300, 10), class = "lowmem_error_argument")
+  skip_if_not(file.exists("/proc/self/statm"))
+  # Storage for more samples than the machine has: a memory error.
+  expect_error(.Call(lowmem:::C_lowmem_timeline_start, 0.01, 1e18), class = "lowmem_error_memory")
+})

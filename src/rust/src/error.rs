@@ -42,15 +42,47 @@ impl Error {
     /// The kind of R condition the error becomes (see `src/serialize.c`):
     /// 2 for I/O (class `lowmem_error_io`), 3 for memory
     /// (`lowmem_error_memory`), 4 for a write R stopped (C raises R's own
-    /// condition), 1 for everything else (`lowmem_error_internal`).
+    /// condition), 5 for a writing pass that disagrees with its count (C
+    /// starts over where R code may have changed the object between the
+    /// passes, else raises `lowmem_error_internal`), 1 for everything else
+    /// (`lowmem_error_internal`). An I/O error that is a failed allocation
+    /// (a buffer, or xz's encoder at a high level) is a memory error.
     pub fn kind_code(&self) -> i32 {
         match self {
+            Error::Io { source, .. } if is_out_of_memory(source) => 3,
             Error::Io { .. } => 2,
             Error::OutOfMemory { .. } => 3,
             Error::Stopped => 4,
+            Error::Overflow { .. } | Error::Underflow { .. } => 5,
             _ => 1,
         }
     }
 }
 
+/// Whether an I/O error is a failed allocation: one of ours
+/// (`codec::try_buffer`), or liblzma's, which reaches us as `Other`.
+fn is_out_of_memory(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::OutOfMemory
+        || matches!(
+            e.get_ref().and_then(|inner| inner.downcast_ref::<liblzma::stream::Error>()),
+            Some(liblzma::stream::Error::Mem)
+        )
+}
+
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_allocation_is_a_memory_error() {
+        let io = |source| Error::Io { path: "f".into(), source };
+        assert_eq!(io(std::io::Error::from(liblzma::stream::Error::Mem)).kind_code(), 3);
+        assert_eq!(io(std::io::Error::other(liblzma::stream::Error::Mem)).kind_code(), 3);
+        assert_eq!(io(crate::codec::out_of_memory(10)).kind_code(), 3);
+        assert_eq!(io(std::io::Error::other(liblzma::stream::Error::Data)).kind_code(), 2);
+        assert_eq!(io(std::io::Error::from(std::io::ErrorKind::PermissionDenied)).kind_code(), 2);
+        assert_eq!(Error::Underflow { expected: 2, written: 1 }.kind_code(), 5);
+    }
+}

@@ -38,9 +38,27 @@ pub enum MemError {
     #[error("cannot start the sampler thread: {0}")]
     Spawn(#[source] std::io::Error),
 
+    /// An argument R code should have refused (R/mem.R checks them first).
+    #[error("invalid {0}")]
+    Argument(String),
+
     /// A panic caught at the FFI boundary or in the sampler thread; should never happen.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl MemError {
+    /// The class of the R condition C raises for it (src/mem.c): 1 for an
+    /// argument (`lowmem_error_argument`), 3 for memory that could not be
+    /// had (`lowmem_error_memory`), 0 for everything else: what this
+    /// platform or sandbox does not offer (`lowmem_error_unsupported`).
+    pub fn kind_code(&self) -> i32 {
+        match self {
+            MemError::Argument(_) => 1,
+            MemError::Reserve { .. } => 3,
+            _ => 0,
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, MemError>;

@@ -91,10 +91,10 @@ pub unsafe extern "C" fn lowmem_mem_reset_peak(out: *mut f64, msg: *mut c_char, 
 
 /// Takes a first sample and starts sampling /proc/self/statm every `interval`
 /// seconds, storing at most about `max_rows` rows. Returns the handle, or null
-/// with a message in `msg`.
+/// with a message in `msg` and its kind in `kind` ([`MemError::kind_code`]).
 ///
 /// # Safety
-/// `msg` points to `size` writable bytes.
+/// `msg` points to `size` writable bytes; `kind` is null or writable.
 #[no_mangle]
 pub unsafe extern "C" fn lowmem_sampler_start(
     interval: f64,
@@ -102,16 +102,15 @@ pub unsafe extern "C" fn lowmem_sampler_start(
     max_rows: f64,
     msg: *mut c_char,
     size: usize,
+    kind: *mut c_int,
 ) -> *mut MemSampler {
     let started = guarded(|| {
         let interval = Duration::try_from_secs_f64(interval)
             .ok()
             .filter(|d| !d.is_zero())
-            .ok_or_else(|| MemError::Internal(format!("invalid sampling interval {interval}")))?;
+            .ok_or_else(|| MemError::Argument(format!("sampling interval {interval}")))?;
         if !(page_size >= 1.0 && max_rows >= 1.0) {
-            return Err(MemError::Internal(format!(
-                "invalid page size {page_size} or row cap {max_rows}"
-            )));
+            return Err(MemError::Argument(format!("page size {page_size} or row cap {max_rows}")));
         }
         let reader = StatmReader::open(page_size as u64)?;
         Sampler::start(reader, interval, max_rows as usize)
@@ -121,6 +120,10 @@ pub unsafe extern "C" fn lowmem_sampler_start(
         Err(e) => {
             // SAFETY: the caller's buffer, as documented.
             unsafe { copy_message(&e.to_string(), msg, size) };
+            // SAFETY: null or writable, as documented.
+            if let Some(kind) = unsafe { kind.as_mut() } {
+                *kind = e.kind_code();
+            }
             std::ptr::null_mut()
         }
     }
@@ -245,9 +248,11 @@ mod tests {
             (0.0, 4096.0, 10.0),
             (0.01, 0.0, 10.0),
         ] {
-            let s = unsafe { lowmem_sampler_start(interval, page, rows, msg.as_mut_ptr(), msg.len()) };
+            let mut kind = -1;
+            let s = unsafe { lowmem_sampler_start(interval, page, rows, msg.as_mut_ptr(), msg.len(), &mut kind) };
             assert!(s.is_null());
-            assert!(text(&msg).starts_with("internal error: invalid"), "{}", text(&msg));
+            assert!(text(&msg).starts_with("invalid "), "{}", text(&msg));
+            assert_eq!(kind, 1, "an argument error");
         }
         unsafe {
             assert_eq!(lowmem_sampler_stop(std::ptr::null_mut()), -1.0);
@@ -269,7 +274,7 @@ mod tests {
         let page = crate::mem::procfs::tests::page_size() as f64;
         let mut msg = [0 as c_char; 256];
         unsafe {
-            let s = lowmem_sampler_start(0.001, page, 100.0, msg.as_mut_ptr(), msg.len());
+            let s = lowmem_sampler_start(0.001, page, 100.0, msg.as_mut_ptr(), msg.len(), std::ptr::null_mut());
             assert!(!s.is_null(), "{}", text(&msg));
             std::thread::sleep(Duration::from_millis(20));
             let n = lowmem_sampler_stop(s);
