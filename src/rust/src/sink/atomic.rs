@@ -6,10 +6,16 @@
 //! temporary file, so a failure (disk full, an R error, an interrupt) leaves
 //! an existing target byte-for-byte untouched and no debris behind.
 //!
+//! The temporary name is `.lowmem-` and ten random letters and digits, then
+//! `.tmp`: short, so that any name the directory takes can be the target's,
+//! and created exclusively, another name being drawn if it exists (a file
+//! left by a process killed mid-write blocks nothing).
+//!
 //! A target that is a symbolic link is written through, as `saveRDS()`
 //! writes: the temporary file goes next to the file the link points to, and
 //! replaces that file, not the link.
 
+use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -17,7 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
-static COUNTER: AtomicU64 = AtomicU64::new(0);
+/// Names drawn before giving up on a directory full of them.
+const ATTEMPTS: usize = 100;
 
 #[derive(Debug)]
 pub struct AtomicFile {
@@ -51,9 +58,9 @@ impl AtomicFile {
     pub fn create(target: &Path) -> Result<(Self, File)> {
         let io_err = |source| Error::Io { path: target.display().to_string(), source };
         let dest = follow_links(target);
-        let name = dest
-            .file_name()
-            .ok_or_else(|| io_err(io::Error::new(io::ErrorKind::InvalidInput, "not a file name")))?;
+        if dest.file_name().is_none() {
+            return Err(io_err(io::Error::new(io::ErrorKind::InvalidInput, "not a file name")));
+        }
         let dir = match dest.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
@@ -61,15 +68,7 @@ impl AtomicFile {
         if fs::metadata(&dest).map(|m| m.is_dir()).unwrap_or(false) {
             return Err(io_err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory")));
         }
-        let mut temp_name = std::ffi::OsString::from(".");
-        temp_name.push(name);
-        temp_name.push(format!(
-            ".lowmem-{}-{}.tmp",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let temp = dir.join(temp_name);
-        let file = OpenOptions::new().write(true).create_new(true).open(&temp).map_err(io_err)?;
+        let (temp, file) = create_temp(&dir, temp_name).map_err(io_err)?;
         // Keep the mode of a file we replace, as writing it in place would.
         if let Ok(meta) = fs::metadata(&dest) {
             let _ = file.set_permissions(meta.permissions());
@@ -105,6 +104,67 @@ impl Drop for AtomicFile {
             let _ = fs::remove_file(&self.temp);
         }
     }
+}
+
+/// Creates a new file in `dir` under the first name from `names` that does
+/// not exist yet.
+fn create_temp(dir: &Path, mut names: impl FnMut() -> OsString) -> io::Result<(PathBuf, File)> {
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        let path = dir.join(names());
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(file) => return Ok((path, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)))
+}
+
+/// `.lowmem-XXXXXXXXXX.tmp`, with ten random lower-case letters and digits.
+fn temp_name() -> OsString {
+    const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bits = random_u64();
+    let mut name = String::from(".lowmem-");
+    for _ in 0..10 {
+        name.push(ALPHABET[(bits % 36) as usize] as char);
+        bits /= 36;
+    }
+    name.push_str(".tmp");
+    name.into()
+}
+
+/// 64 random bits: from the kernel, or else (no getrandom(), no
+/// /dev/urandom) mixed from the time, the process ID and a counter.
+fn random_u64() -> u64 {
+    let mut buf = [0u8; 8];
+    if fill_random(&mut buf) {
+        return u64::from_ne_bytes(buf);
+    }
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut z = nanos ^ (u64::from(std::process::id()) << 32) ^ count.rotate_left(17);
+    // splitmix64's finalizer.
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn fill_random(buf: &mut [u8]) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: writes at most `buf.len()` bytes into `buf`.
+        let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), libc::GRND_NONBLOCK) };
+        if n == buf.len() as isize {
+            return true;
+        }
+    }
+    use std::io::Read;
+    File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf)).is_ok()
 }
 
 #[cfg(test)]
@@ -181,5 +241,45 @@ mod tests {
         let dir = scratch("isdir");
         let err = AtomicFile::create(&dir).unwrap_err().to_string();
         assert!(err.contains("is a directory"), "{err}");
+    }
+
+    #[test]
+    fn temporary_names_are_short_and_random() {
+        let names: Vec<String> = (0..100).map(|_| temp_name().into_string().unwrap()).collect();
+        for name in &names {
+            assert_eq!(name.len(), 22, "{name}");
+            assert!(name.starts_with(".lowmem-") && name.ends_with(".tmp"), "{name}");
+        }
+        let mut distinct = names.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), names.len());
+    }
+
+    #[test]
+    fn an_existing_temporary_name_is_skipped() {
+        let dir = scratch("collision");
+        fs::write(dir.join(".lowmem-stale.tmp"), b"left by a killed process").unwrap();
+        let mut drawn = vec![".lowmem-fresh.tmp", ".lowmem-stale.tmp"];
+        let (path, _file) = create_temp(&dir, || drawn.pop().unwrap().into()).unwrap();
+        assert_eq!(path, dir.join(".lowmem-fresh.tmp"));
+        assert!(drawn.is_empty());
+        // Only ever the same name: an error after a bounded number of tries.
+        let err = create_temp(&dir, || ".lowmem-stale.tmp".into()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_name_of_255_bytes_is_a_target() {
+        let dir = scratch("longname");
+        let target = dir.join("n".repeat(255));
+        for content in [&b"old"[..], b"new"] {
+            let (atomic, mut file) = AtomicFile::create(&target).unwrap();
+            file.write_all(content).unwrap();
+            atomic.commit(file).unwrap();
+        }
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        fs::remove_dir_all(&dir).unwrap();
     }
 }
