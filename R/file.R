@@ -16,11 +16,39 @@
 #' (disk full, permissions, a refhook that errors, an interrupt), the
 #' temporary file is removed and an existing file at `path` is left as it
 #' was. If `path` is a symbolic link, the file it points to is replaced, as
-#' `saveRDS()` would write it; the link stays.
+#' `saveRDS()` would write it; the link stays. A replaced file's
+#' permissions, owner and group pass on to the new one.
+#'
+#' The temporary file is named `.lowmem-` plus ten random letters and
+#' digits plus `.tmp`: a name of any length the directory takes can be
+#' `path`, and one left behind by a process that was killed mid-write
+#' blocks nothing (it can be deleted).
 #'
 #' Gzip is compressed by libdeflate on worker threads (up to the number of
 #' cores, at most 4), each block of `chunk_size` bytes as its own gzip
 #' member; R reads the members back as one stream.
+#'
+#' @section Files written in place:
+#' Where renaming a new file over `path` would change more than its
+#' content, `path` is written as `saveRDS()` writes it: opened for writing
+#' (created if missing, else emptied) and filled as the stream goes, so
+#' that a failure midway leaves it partly written, as with `saveRDS()`.
+#' That is where `path` is
+#' * not a regular file: a character or block device, a FIFO, `/dev/stdout`
+#'   on a terminal or a pipe;
+#' * a regular file reached through a link in `/proc` (`/dev/stdout` or
+#'   `/dev/fd/1` redirected to a file), with more than one hard link, or
+#'   mounted on its own (a bind mount, such as a container's
+#'   `-v file:file`);
+#' * a regular file whose owner or group a new file could not be given
+#'   (another user's file that a user other than root may write), or in a
+#'   directory where the process may not create a file.
+#'
+#' A regular file the process may not write is an error with the system's
+#' reason ("Permission denied"), as in `saveRDS()`, even where the
+#' directory would allow a rename; so is a loop of symbolic links ("Too
+#' many levels of symbolic links"). A write to a pipe whose reader has gone
+#' is an error ("Broken pipe").
 #'
 #' @param path The file to write.
 #' @param compress `FALSE` (none), `TRUE` or `"gzip"`, `"bzip2"` or `"xz"`,

@@ -9,15 +9,18 @@
 //! The temporary name is `.lowmem-` and ten random letters and digits, then
 //! `.tmp`: short, so that any name the directory takes can be the target's,
 //! and created exclusively, another name being drawn if it exists (a file
-//! left by a process killed mid-write blocks nothing).
+//! left by a process killed mid-write blocks nothing). A file that is
+//! replaced passes on its mode, owner and group to its successor.
 //!
-//! A target that is a symbolic link is written through, as `saveRDS()`
-//! writes: the temporary file goes next to the file the link points to, and
-//! replaces that file, not the link.
+//! Which paths are written so is for [`super::target`] to say; `dest` is
+//! the target with symbolic links followed (the link stays, the file it
+//! points to is replaced, as `saveRDS()` writes through it).
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, Metadata, OpenOptions};
 use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -36,44 +39,33 @@ pub struct AtomicFile {
     committed: bool,
 }
 
-/// Follows symbolic links (at most 40, as the kernel does) to the file a
-/// write to `path` reaches; a dangling link gives the path it points to.
-fn follow_links(path: &Path) -> PathBuf {
-    let mut p = path.to_path_buf();
-    for _ in 0..40 {
-        let is_link = fs::symlink_metadata(&p).map(|m| m.file_type().is_symlink()).unwrap_or(false);
-        let Some(link) = is_link.then(|| fs::read_link(&p).ok()).flatten() else {
-            break;
-        };
-        p = match p.parent() {
-            Some(dir) if link.is_relative() => dir.join(link),
-            _ => link,
-        };
-    }
-    p
-}
-
 impl AtomicFile {
-    /// Creates the temporary file next to `target`; returns it open for writing.
-    pub fn create(target: &Path) -> Result<(Self, File)> {
-        let io_err = |source| Error::Io { path: target.display().to_string(), source };
-        let dest = follow_links(target);
+    /// Creates the temporary file next to `dest`, which replaces `existing`
+    /// (its metadata), if any; returns it open for writing, or `None` if
+    /// the owner or group of `existing` could not be passed on (the caller
+    /// then writes in place). `target` is the path as given, for messages.
+    pub fn create(
+        target: &Path,
+        dest: &Path,
+        existing: Option<&Metadata>,
+    ) -> io::Result<Option<(Self, File)>> {
         if dest.file_name().is_none() {
-            return Err(io_err(io::Error::new(io::ErrorKind::InvalidInput, "not a file name")));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a file name"));
         }
         let dir = match dest.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
         };
-        if fs::metadata(&dest).map(|m| m.is_dir()).unwrap_or(false) {
-            return Err(io_err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory")));
-        }
-        let (temp, file) = create_temp(&dir, temp_name).map_err(io_err)?;
-        // Keep the mode of a file we replace, as writing it in place would.
-        if let Ok(meta) = fs::metadata(&dest) {
+        let (temp, file) = create_temp(dir, temp_name)?;
+        let atomic = Self { target: target.to_path_buf(), dest: dest.to_path_buf(), temp, committed: false };
+        if let Some(meta) = existing {
+            // The owner first: a change of owner may clear set-user-ID bits.
+            if !keep_owner(&file, meta) {
+                return Ok(None); // `atomic` removes the temporary file
+            }
             let _ = file.set_permissions(meta.permissions());
         }
-        Ok((Self { target: target.to_path_buf(), dest, temp, committed: false }, file))
+        Ok(Some((atomic, file)))
     }
 
     /// Syncs `file` (which must be the temporary file, fully written) and
@@ -82,8 +74,16 @@ impl AtomicFile {
         let io_err = |source| Error::Io { path: self.target.display().to_string(), source };
         file.sync_all().map_err(io_err)?;
         drop(file);
-        fs::rename(&self.temp, &self.dest).map_err(io_err)?;
-        self.committed = true;
+        match fs::rename(&self.temp, &self.dest) {
+            Ok(()) => self.committed = true,
+            // A mount point (a bind-mounted file) cannot be renamed over:
+            // write it in place, as saveRDS() would have; the complete
+            // temporary file is the source, and is removed on drop.
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                return copy_into(&self.temp, &self.target).map_err(io_err);
+            }
+            Err(e) => return Err(io_err(e)),
+        }
         // Make the rename itself durable; a failure here does not undo it.
         if let Some(dir) = self.dest.parent().filter(|d| !d.as_os_str().is_empty()) {
             if let Ok(d) = File::open(dir) {
@@ -167,6 +167,27 @@ fn fill_random(buf: &mut [u8]) -> bool {
     File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf)).is_ok()
 }
 
+/// Gives `file` the owner and group of `meta`; false if that is not
+/// allowed (the process is neither root nor the owner and in the group).
+fn keep_owner(file: &File, meta: &Metadata) -> bool {
+    if let Ok(own) = file.metadata() {
+        if own.uid() == meta.uid() && own.gid() == meta.gid() {
+            return true;
+        }
+    }
+    // SAFETY: fchown on a descriptor `file` keeps open; no memory is passed.
+    unsafe { libc::fchown(file.as_raw_fd(), meta.uid(), meta.gid()) == 0 }
+}
+
+/// Writes the content of `from` into the file at `to`, in place: what an
+/// open of `to` for writing reaches is truncated and filled, then synced.
+fn copy_into(from: &Path, to: &Path) -> io::Result<()> {
+    let mut source = File::open(from)?;
+    let mut sink = OpenOptions::new().write(true).truncate(true).open(to)?;
+    io::copy(&mut source, &mut sink)?;
+    sink.sync_all()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,17 +207,23 @@ mod tests {
         v
     }
 
+    fn create(target: &Path) -> io::Result<(AtomicFile, File)> {
+        let existing = fs::metadata(target).ok();
+        Ok(AtomicFile::create(target, target, existing.as_ref())?.expect("the owner is kept"))
+    }
+
     #[test]
     fn commit_replaces_the_target() {
         let dir = scratch("commit");
         let target = dir.join("out.rds");
         fs::write(&target, b"old").unwrap();
-        let (atomic, mut file) = AtomicFile::create(&target).unwrap();
+        let (atomic, mut file) = create(&target).unwrap();
         file.write_all(b"new").unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"old", "untouched until commit");
         atomic.commit(file).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"new");
         assert_eq!(entries(&dir), vec!["out.rds"]);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -205,42 +232,20 @@ mod tests {
         let target = dir.join("out.rds");
         fs::write(&target, b"old").unwrap();
         {
-            let (_atomic, mut file) = AtomicFile::create(&target).unwrap();
+            let (_atomic, mut file) = create(&target).unwrap();
             file.write_all(b"half of the new").unwrap();
         }
         assert_eq!(fs::read(&target).unwrap(), b"old");
         assert_eq!(entries(&dir), vec!["out.rds"]);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
-    fn a_missing_directory_is_an_error_naming_the_path() {
-        let target = scratch("missing").join("no/such/dir/out.rds");
-        let err = AtomicFile::create(&target).unwrap_err().to_string();
-        assert!(err.contains("no/such/dir/out.rds"), "{err}");
-        assert!(err.contains("No such file or directory"), "{err}");
-    }
-
-    #[test]
-    fn a_symbolic_link_is_written_through() {
-        let dir = scratch("symlink");
-        fs::create_dir_all(dir.join("real")).unwrap();
-        let real = dir.join("real/out.rds");
-        fs::write(&real, b"old").unwrap();
-        let link = dir.join("link.rds");
-        std::os::unix::fs::symlink("real/out.rds", &link).unwrap();
-        let (atomic, mut file) = AtomicFile::create(&link).unwrap();
-        file.write_all(b"new").unwrap();
-        atomic.commit(file).unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays");
-        assert_eq!(fs::read(&real).unwrap(), b"new");
-        assert_eq!(entries(&dir.join("real")), vec!["out.rds"]);
-    }
-
-    #[test]
-    fn a_directory_target_is_refused() {
-        let dir = scratch("isdir");
-        let err = AtomicFile::create(&dir).unwrap_err().to_string();
-        assert!(err.contains("is a directory"), "{err}");
+    fn a_missing_directory_is_an_error() {
+        let dir = scratch("missing");
+        let err = create(&dir.join("no/such/dir/out.rds")).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -275,11 +280,69 @@ mod tests {
         let dir = scratch("longname");
         let target = dir.join("n".repeat(255));
         for content in [&b"old"[..], b"new"] {
-            let (atomic, mut file) = AtomicFile::create(&target).unwrap();
+            let (atomic, mut file) = create(&target).unwrap();
             file.write_all(content).unwrap();
             atomic.commit(file).unwrap();
         }
         assert_eq!(fs::read(&target).unwrap(), b"new");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Unmounts on drop, also when a test fails.
+    struct Mounted(PathBuf);
+
+    impl Drop for Mounted {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+
+    #[test]
+    fn a_mount_point_that_cannot_be_renamed_over_is_written_in_place() {
+        let dir = scratch("ebusy");
+        let (source, target) = (dir.join("source"), dir.join("target"));
+        fs::write(&source, b"source").unwrap();
+        fs::write(&target, b"mount point").unwrap();
+        let mounted = std::process::Command::new("mount")
+            .arg("--bind")
+            .args([&source, &target])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            fs::remove_dir_all(&dir).unwrap();
+            return; // needs root and mount(8)
+        }
+        let guard = Mounted(target.clone());
+        let (atomic, mut file) = create(&target).unwrap();
+        file.write_all(b"new").unwrap();
+        atomic.commit(file).unwrap(); // the rename fails with EBUSY
+        assert_eq!(fs::read(&source).unwrap(), b"new");
+        drop(guard);
+        assert_eq!(fs::read(&target).unwrap(), b"mount point");
+        assert_eq!(entries(&dir), vec!["source", "target"]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn mode_owner_and_group_pass_on() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("owner");
+        let target = dir.join("out.rds");
+        fs::write(&target, b"old").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
+        // SAFETY: plain system calls.
+        let root = unsafe { libc::geteuid() } == 0;
+        if root {
+            std::os::unix::fs::chown(&target, Some(65534), Some(65534)).unwrap();
+        }
+        let (atomic, file) = create(&target).unwrap();
+        atomic.commit(file).unwrap();
+        let meta = fs::metadata(&target).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
+        if root {
+            assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+        }
         fs::remove_dir_all(&dir).unwrap();
     }
 }
