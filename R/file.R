@@ -52,7 +52,10 @@
 #'
 #' @param path The file to write.
 #' @param compress `FALSE` (none), `TRUE` or `"gzip"`, `"bzip2"` or `"xz"`,
-#'   as in [saveRDS()].
+#'   as in [saveRDS()]; also a number, which picks from `saveRDS()`'s list
+#'   of codecs by position as `saveRDS()` does (1 is bzip2, 2 xz, 3 gzip).
+#'   A codec `saveRDS()` has and lowmem has not (`"zstd"`, where the
+#'   running R has it) is an error of class `lowmem_error_unsupported`.
 #' @param ascii `TRUE` writes the ASCII format, `NA` ASCII with hexadecimal
 #'   doubles, as in [saveRDS()].
 #' @param compression_level 0 (fastest) to 9 (smallest); by default 6 for
@@ -94,14 +97,52 @@ serialize_to_file <- function(object, path, compress = FALSE, ascii = FALSE,
   invisible(path)
 }
 
-# 0 none, 1 gzip, 2 bzip2, 3 xz (src/rust/src/codec/mod.rs); saveRDS()'s rules.
+# 0 none, 1 gzip, 2 bzip2, 3 xz (src/rust/src/codec/mod.rs), by saveRDS()'s
+# rules on the running R: a logical through `if`, anything else through its
+# switch(compress, ...) (a number picks by position, as there), rebuilt from
+# saveRDS()'s own code so that the choices and their order are the running
+# R's. A codec saveRDS() has and lowmem not is an unsupported-feature error;
+# where saveRDS() fails, so does this.
 codec_code <- function(compress) {
-  if (is.logical(compress) && length(compress) == 1L && !is.na(compress)) {
+  if (is.logical(compress)) {
     return(if (compress) 1L else 0L)
   }
-  if (is.character(compress) && length(compress) == 1L) {
-    code <- match(compress, c("gzip", "bzip2", "xz"))
-    if (!is.na(code)) return(code)
+  codecs <- saverds_codecs()
+  choose <- as.call(c(
+    list(quote(switch), quote(compress)),
+    stats::setNames(as.list(codecs), codecs),
+    list(NA_character_)
+  ))
+  name <- eval(choose, list(compress = compress))
+  if (!is.character(name) || length(name) != 1L || is.na(name)) {
+    abort(paste0("invalid 'compress' argument: ", paste(format(compress), collapse = " ")),
+          class = "lowmem_error_argument")
   }
-  stop("invalid 'compress' argument: ", paste(format(compress), collapse = " "))
+  code <- match(name, c("gzip", "bzip2", "xz"))
+  if (is.na(code)) {
+    abort(sprintf("compress = \"%s\" is not supported by lowmem; saveRDS() writes it", name),
+          class = "lowmem_error_unsupported")
+  }
+  code
+}
+
+# The names of saveRDS()'s switch(compress, ...), in order; R's long-standing
+# three if that switch cannot be found.
+saverds_codecs <- function() {
+  find <- function(e) {
+    if (!is.call(e)) return(NULL)
+    if (identical(e[[1L]], quote(switch)) && length(e) > 2L && identical(e[[2L]], quote(compress))) {
+      names <- names(e)[-(1:2)]
+      return(names[!is.na(names) & nzchar(names)])
+    }
+    for (part in as.list(e)[-1L]) {
+      if (!missing(part)) {
+        found <- find(part)
+        if (!is.null(found)) return(found)
+      }
+    }
+    NULL
+  }
+  found <- find(body(base::saveRDS))
+  if (length(found) == 0L) c("bzip2", "xz", "gzip") else found
 }

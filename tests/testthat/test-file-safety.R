@@ -4,6 +4,61 @@
 
 safety_object <- function() list(1:10, "x", c(a = 1.5))
 
+# ---- compress ---------------------------------------------------------------
+
+# saveRDS() takes a logical through `if` and anything else through
+# switch(compress, ...): a number picks a codec by position, past the codecs
+# there is its error, and past that nothing (then it fails on close(NULL)).
+test_that("every `compress` saveRDS() takes gives its codec, and what it refuses is an error", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  x <- safety_object()
+  ours <- file.path(dir, "lowmem.rds")
+  theirs <- file.path(dir, "base.rds")
+  run <- function(write, path) {
+    unlink(path)
+    warnings <- character()
+    result <- withCallingHandlers(
+      tryCatch({
+        write()
+        "written"
+      }, error = function(e) e),
+      warning = function(w) {
+        warnings <<- c(warnings, conditionMessage(w))
+        invokeRestart("muffleWarning")
+      }
+    )
+    list(result = result, warnings = warnings,
+         magic = if (file.exists(path)) readBin(path, "raw", 4) else NULL)
+  }
+  lowmem_codecs <- list(as.raw(c(0x1f, 0x8b)), charToRaw("BZh"), as.raw(c(0xfd, 0x37, 0x7a, 0x58)))
+  compresses <- list(TRUE, FALSE, "gzip", "bzip2", "xz", "zstd", 1, 2, 3, 4, 5, 6, 0, -1, 1.7, 2L,
+                     3 + 0i, NA_real_, NA, NA_character_, "NA", "", "zip", c(1, 2),
+                     c(TRUE, FALSE), list("gzip"), factor("xz"))
+  for (compress in compresses) {
+    label <- paste("compress =", paste(deparse(compress), collapse = ""))
+    base <- run(function() saveRDS(x, theirs, compress = compress), theirs)
+    ours_run <- run(function() serialize_to_file(x, ours, compress = compress), ours)
+    expect_identical(ours_run$warnings, base$warnings, label = label)
+    if (!identical(base$result, "written")) {
+      expect_s3_class(ours_run$result, "error")
+      expect_null(ours_run$magic, label = label)
+      next
+    }
+    lowmem_has_it <- any(vapply(lowmem_codecs, function(m) identical(base$magic[seq_along(m)], m),
+                                logical(1))) || isFALSE(compress)
+    if (lowmem_has_it) {
+      expect_identical(ours_run$result, "written", label = label)
+      expect_identical(ours_run$magic[1:2], base$magic[1:2], label = label)
+      expect_identical(readRDS(ours), x, label = label)
+    } else {
+      # A codec of the running R that lowmem lacks ("zstd" in newer R).
+      expect_s3_class(ours_run$result, "lowmem_error_unsupported")
+      expect_null(ours_run$magic, label = label)
+    }
+  }
+})
+
 # ---- file names -----------------------------------------------------------------
 
 test_that("names of 236 to 255 bytes are written as saveRDS() writes them", {
