@@ -50,7 +50,9 @@
 #' many levels of symbolic links"). A write to a pipe whose reader has gone
 #' is an error ("Broken pipe").
 #'
-#' @param path The file to write.
+#' @param path The file to write. As in [saveRDS()], a name that the native
+#'   encoding cannot represent (a non-ASCII name in the C locale) is an
+#'   error.
 #' @param compress `FALSE` (none), `TRUE` or `"gzip"`, `"bzip2"` or `"xz"`,
 #'   as in [saveRDS()]; also a number, which picks from `saveRDS()`'s list
 #'   of codecs by position as `saveRDS()` does (1 is bzip2, 2 xz, 3 gzip).
@@ -91,7 +93,7 @@ serialize_to_file <- function(object, path, compress = FALSE, ascii = FALSE,
   type <- if (is.na(ascii)) 2L else if (ascii) 1L else 0L
   check_refhook(refhook)
   .Call(
-    C_lowmem_serialize_file, object, path.expand(path), codec, as.integer(level),
+    C_lowmem_serialize_file, object, path.expand(native_path(path)), codec, as.integer(level),
     type, version, refhook, check_chunk_size(chunk_size), progress_reporter(progress)
   )
   invisible(path)
@@ -145,4 +147,24 @@ saverds_codecs <- function() {
   }
   found <- find(body(base::saveRDS))
   if (length(found) == 0L) c("bzip2", "xz", "gzip") else found
+}
+
+# The path in the native encoding, which is what a file name is: as in
+# saveRDS(), a name the native encoding cannot represent (non-ASCII in the
+# C locale) is an error, not a name with "<U+00E9>" in it.
+native_path <- function(path) {
+  encoding <- Encoding(path)
+  if (identical(encoding, "unknown")) {
+    return(path)
+  }
+  if (identical(encoding, "bytes")) {
+    abort("translating strings with \"bytes\" encoding is not allowed",
+          class = "lowmem_error_argument")
+  }
+  native <- iconv(path, encoding, "")
+  if (is.na(native)) {
+    abort(sprintf("unable to translate '%s' to native encoding", enc2native(path)),
+          class = "lowmem_error_argument")
+  }
+  native
 }

@@ -59,6 +59,50 @@ test_that("every `compress` saveRDS() takes gives its codec, and what it refuses
   }
 })
 
+# ---- the path's encoding ------------------------------------------------------
+
+test_that("a path the C locale cannot represent is saveRDS()'s error, not a mangled name", {
+  safety_skip_unless_unix()
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  script <- safety_script(dir, c(
+    "setwd(commandArgs(TRUE)[[1]])",
+    "path <- '\\u00e9t\\u00e9.rds'",
+    "for (write in list(function() saveRDS(1:3, path), function() lowmem::serialize_to_file(1:3, path))) {",
+    "  r <- tryCatch({ write(); 'written' }, error = function(e) paste(class(e)[[1]], conditionMessage(e)))",
+    "  cat(r, '\\n', sep = '')",
+    "}",
+    "cat(length(list.files(all.files = TRUE, no.. = TRUE)), '\\n', sep = '')"
+  ))
+  out <- safety_sh(paste("LC_ALL=C LANG=C LANGUAGE=en", safety_rscript(script), shQuote(dir)))
+  expect_length(out, 3)
+  expect_match(out[[1]], "^simpleError .*native encoding") # base R's wording may vary
+  expect_match(out[[2]], "^lowmem_error_argument unable to translate '.*' to native encoding$")
+  expect_identical(out[[3]], "1") # the script only
+})
+
+test_that("a non-ASCII path is the file saveRDS() writes where the locale represents it", {
+  skip_if_not(isTRUE(l10n_info()[["UTF-8"]]), "not a UTF-8 locale")
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  theirs <- file.path(dir, "base-\u00e9t\u00e9.rds")
+  ours <- file.path(dir, "lowmem-\u00e9t\u00e9.rds")
+  saveRDS(1:3, theirs, compress = FALSE)
+  serialize_to_file(1:3, iconv(ours, "UTF-8", "latin1"))
+  expect_identical(stream_file_bytes(ours), stream_file_bytes(theirs))
+  expect_identical(stream_dir_entries(dir), sort(basename(c(theirs, ours))))
+})
+
+test_that("a path of encoding \"bytes\" is saveRDS()'s error", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- paste0(dir, "/x\xe9.rds")
+  Encoding(path) <- "bytes"
+  expect_error(saveRDS(1:3, path), "bytes", fixed = TRUE)
+  expect_error(serialize_to_file(1:3, path), "bytes", fixed = TRUE, class = "lowmem_error_argument")
+  expect_identical(stream_dir_entries(dir), character())
+})
+
 # ---- file names -----------------------------------------------------------------
 
 test_that("names of 236 to 255 bytes are written as saveRDS() writes them", {
