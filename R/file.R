@@ -16,15 +16,48 @@
 #' (disk full, permissions, a refhook that errors, an interrupt), the
 #' temporary file is removed and an existing file at `path` is left as it
 #' was. If `path` is a symbolic link, the file it points to is replaced, as
-#' `saveRDS()` would write it; the link stays.
+#' `saveRDS()` would write it; the link stays. A replaced file's
+#' permissions, owner and group pass on to the new one.
+#'
+#' The temporary file is named `.lowmem-` plus ten random letters and
+#' digits plus `.tmp`: a name of any length the directory takes can be
+#' `path`, and one left behind by a process that was killed mid-write
+#' blocks nothing (it can be deleted).
 #'
 #' Gzip is compressed by libdeflate on worker threads (up to the number of
 #' cores, at most 4), each block of `chunk_size` bytes as its own gzip
 #' member; R reads the members back as one stream.
 #'
-#' @param path The file to write.
+#' @section Files written in place:
+#' Where renaming a new file over `path` would change more than its
+#' content, `path` is written as `saveRDS()` writes it: opened for writing
+#' (created if missing, else emptied) and filled as the stream goes, so
+#' that a failure midway leaves it partly written, as with `saveRDS()`.
+#' That is where `path` is
+#' * not a regular file: a character or block device, a FIFO, `/dev/stdout`
+#'   on a terminal or a pipe;
+#' * a regular file reached through a link in `/proc` (`/dev/stdout` or
+#'   `/dev/fd/1` redirected to a file), with more than one hard link, or
+#'   mounted on its own (a bind mount, such as a container's
+#'   `-v file:file`);
+#' * a regular file whose owner or group a new file could not be given
+#'   (another user's file that a user other than root may write), or in a
+#'   directory where the process may not create a file.
+#'
+#' A regular file the process may not write is an error with the system's
+#' reason ("Permission denied"), as in `saveRDS()`, even where the
+#' directory would allow a rename; so is a loop of symbolic links ("Too
+#' many levels of symbolic links"). A write to a pipe whose reader has gone
+#' is an error ("Broken pipe").
+#'
+#' @param path The file to write. As in [saveRDS()], a name that the native
+#'   encoding cannot represent (a non-ASCII name in the C locale) is an
+#'   error.
 #' @param compress `FALSE` (none), `TRUE` or `"gzip"`, `"bzip2"` or `"xz"`,
-#'   as in [saveRDS()].
+#'   as in [saveRDS()]; also a number, which picks from `saveRDS()`'s list
+#'   of codecs by position as `saveRDS()` does (1 is bzip2, 2 xz, 3 gzip).
+#'   A codec `saveRDS()` has and lowmem has not (`"zstd"`, where the
+#'   running R has it) is an error of class `lowmem_error_unsupported`.
 #' @param ascii `TRUE` writes the ASCII format, `NA` ASCII with hexadecimal
 #'   doubles, as in [saveRDS()].
 #' @param compression_level 0 (fastest) to 9 (smallest); by default 6 for
@@ -61,22 +94,80 @@ serialize_to_file <- function(object, path, compress = FALSE, ascii = FALSE,
   type <- if (is.na(ascii)) 2L else if (ascii) 1L else 0L
   check_refhook(refhook)
   .Call(
-    C_lowmem_serialize_file, object, path.expand(path), codec, as.integer(level),
+    C_lowmem_serialize_file, object, path.expand(native_path(path)), codec, as.integer(level),
     type, version, refhook, check_chunk_size(chunk_size), progress_reporter(progress)
   )
   invisible(path)
 }
 
-# 0 none, 1 gzip, 2 bzip2, 3 xz (src/rust/src/codec/mod.rs); saveRDS()'s rules.
+# 0 none, 1 gzip, 2 bzip2, 3 xz (src/rust/src/codec/mod.rs), by saveRDS()'s
+# rules on the running R: a logical through `if`, anything else through its
+# switch(compress, ...) (a number picks by position, as there), rebuilt from
+# saveRDS()'s own code so that the choices and their order are the running
+# R's. A codec saveRDS() has and lowmem not is an unsupported-feature error;
+# where saveRDS() fails, so does this.
 codec_code <- function(compress) {
-  if (is.logical(compress) && length(compress) == 1L && !is.na(compress)) {
+  if (is.logical(compress)) {
     return(if (compress) 1L else 0L)
   }
-  if (is.character(compress) && length(compress) == 1L) {
-    code <- match(compress, c("gzip", "bzip2", "xz"))
-    if (!is.na(code)) return(code)
+  codecs <- saverds_codecs()
+  choose <- as.call(c(
+    list(quote(switch), quote(compress)),
+    stats::setNames(as.list(codecs), codecs),
+    list(NA_character_)
+  ))
+  name <- eval(choose, list(compress = compress))
+  if (!is.character(name) || length(name) != 1L || is.na(name)) {
+    abort(paste0("invalid 'compress' argument: ", paste(format(compress), collapse = " ")),
+          class = "lowmem_error_argument")
   }
-  stop("invalid 'compress' argument: ", paste(format(compress), collapse = " "))
+  code <- match(name, c("gzip", "bzip2", "xz"))
+  if (is.na(code)) {
+    abort(sprintf("compress = \"%s\" is not supported by lowmem; saveRDS() writes it", name),
+          class = "lowmem_error_unsupported")
+  }
+  code
+}
+
+# The names of saveRDS()'s switch(compress, ...), in order; R's long-standing
+# three if that switch cannot be found.
+saverds_codecs <- function() {
+  find <- function(e) {
+    if (!is.call(e)) return(NULL)
+    if (identical(e[[1L]], quote(switch)) && length(e) > 2L && identical(e[[2L]], quote(compress))) {
+      names <- names(e)[-(1:2)]
+      return(names[!is.na(names) & nzchar(names)])
+    }
+    for (part in as.list(e)[-1L]) {
+      if (!missing(part)) {
+        found <- find(part)
+        if (!is.null(found)) return(found)
+      }
+    }
+    NULL
+  }
+  found <- find(body(base::saveRDS))
+  if (length(found) == 0L) c("bzip2", "xz", "gzip") else found
+}
+
+# The path in the native encoding, which is what a file name is: as in
+# saveRDS(), a name the native encoding cannot represent (non-ASCII in the
+# C locale) is an error, not a name with "<U+00E9>" in it.
+native_path <- function(path) {
+  encoding <- Encoding(path)
+  if (identical(encoding, "unknown")) {
+    return(path)
+  }
+  if (identical(encoding, "bytes")) {
+    abort("translating strings with \"bytes\" encoding is not allowed",
+          class = "lowmem_error_argument")
+  }
+  native <- iconv(path, encoding, "")
+  if (is.na(native)) {
+    abort(sprintf("unable to translate '%s' to native encoding", enc2native(path)),
+          class = "lowmem_error_argument")
+  }
+  native
 }
 
 # saveRDS() of the running R decides which `ascii` values it takes: R >= 4.6

@@ -43,7 +43,7 @@ hardening_rss_growth <- function(f, n = 1000L, warmup = n) {
 }
 
 # Every entry in `dir`, hidden ones included: lowmem's temporary files are
-# named ".<target>.lowmem-<pid>-<n>.tmp" (src/rust/src/sink/atomic.rs).
+# hidden (see is_lowmem_temp()).
 hardening_entries <- function(dir) {
   sort(list.files(dir, all.files = TRUE, no.. = TRUE))
 }

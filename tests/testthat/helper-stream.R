@@ -201,7 +201,9 @@ stream_dir_entries <- function(dir) {
   sort(list.files(dir, all.files = TRUE, no.. = TRUE))
 }
 
-is_lowmem_temp <- function(names) grepl("^\\..*\\.lowmem-[0-9]+-[0-9]+\\.tmp$", names)
+# lowmem's temporary files: ".lowmem-" and ten random letters and digits,
+# then ".tmp" (src/rust/src/sink/atomic.rs).
+is_lowmem_temp <- function(names) grepl("^\\.lowmem-[a-z0-9]{10}\\.tmp$", names)
 
 stream_file_bytes <- function(path) readBin(path, "raw", file.size(path))
 

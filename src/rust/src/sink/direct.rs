@@ -39,16 +39,18 @@ pub struct DirectFile {
     /// Bytes in `block`.
     len: usize,
     /// A write failed: where the file stands is unknown, so nothing more
-    /// is written (the file is discarded: see `AtomicFile`).
+    /// is written (a temporary file is discarded: see `AtomicFile`).
     failed: bool,
 }
 
 impl DirectFile {
-    /// Writes `file`, open for writing and empty, with direct I/O if the
-    /// file system allows it.
+    /// Writes `file`, open for writing and empty, with direct I/O if it is
+    /// a regular file and the file system allows it. (On a pipe, `O_DIRECT`
+    /// means packet mode; a device has its own rules.)
     pub fn new(file: File) -> io::Result<DirectFile> {
         let mut writer = DirectFile::buffered(file)?;
-        writer.direct = set_direct(&writer.file, true);
+        let regular = writer.file.metadata().map(|m| m.is_file()).unwrap_or(false);
+        writer.direct = regular && set_direct(&writer.file, true);
         Ok(writer)
     }
 

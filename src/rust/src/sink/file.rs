@@ -1,23 +1,27 @@
 use std::path::Path;
 
-use super::atomic::AtomicFile;
+use super::target::Destination;
 use super::Sink;
 use crate::codec::{Codec, Encoder};
 use crate::error::{Error, Result};
 
 /// Writes a stream, optionally compressed, to a file that appears only when
-/// the stream is complete (see [`AtomicFile`]).
+/// the stream is complete (see [`super::AtomicFile`]), or into a file that
+/// cannot be replaced so (see [`Destination`]).
 pub struct FileSink {
-    atomic: Option<AtomicFile>,
+    // Dropped in this order: an encoder may write its tail when dropped
+    // (bzip2's and xz's do), and the destination must still be there for
+    // that (an in-place pipe's SIGPIPE still blocked).
     encoder: Option<Encoder>,
+    dest: Option<Destination>,
     written: u64,
 }
 
 impl FileSink {
     pub fn create(path: &Path, codec: Codec, level: i32, chunk: usize) -> Result<Self> {
-        let (atomic, file) = AtomicFile::create(path)?;
-        let encoder = Encoder::new(codec, level, chunk, file).map_err(|e| io_error(&atomic, e))?;
-        Ok(Self { atomic: Some(atomic), encoder: Some(encoder), written: 0 })
+        let (dest, file) = Destination::open(path)?;
+        let encoder = Encoder::new(codec, level, chunk, file).map_err(|e| io_error(&dest, e))?;
+        Ok(Self { encoder: Some(encoder), dest: Some(dest), written: 0 })
     }
 
     /// The same from C's arguments (`crate::ffi::c_path`, a codec code of
@@ -34,26 +38,26 @@ impl FileSink {
     }
 }
 
-fn io_error(atomic: &AtomicFile, source: std::io::Error) -> Error {
-    Error::Io { path: atomic.target().display().to_string(), source }
+fn io_error(dest: &Destination, source: std::io::Error) -> Error {
+    Error::Io { path: dest.target().display().to_string(), source }
 }
 
 impl Sink for FileSink {
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        let (Some(atomic), Some(encoder)) = (&self.atomic, &mut self.encoder) else {
+        let (Some(dest), Some(encoder)) = (&self.dest, &mut self.encoder) else {
             return Err(Self::closed());
         };
-        encoder.write_all(bytes).map_err(|e| io_error(atomic, e))?;
+        encoder.write_all(bytes).map_err(|e| io_error(dest, e))?;
         self.written += bytes.len() as u64;
         Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
-        let (Some(atomic), Some(encoder)) = (self.atomic.take(), self.encoder.take()) else {
+        let (Some(dest), Some(encoder)) = (self.dest.take(), self.encoder.take()) else {
             return Err(Self::closed());
         };
-        let file = encoder.finish().map_err(|e| io_error(&atomic, e))?;
-        atomic.commit(file)
+        let file = encoder.finish().map_err(|e| io_error(&dest, e))?;
+        dest.commit(file)
     }
 
     fn bytes_written(&self) -> u64 {

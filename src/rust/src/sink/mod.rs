@@ -9,7 +9,9 @@
 //!   refuses to write past its end.
 //! * [`BlockSink`] holds a stream of unknown size in released-as-copied
 //!   blocks (the one-pass path for a refhook).
-//! * [`FileSink`] writes (and compresses) to a file that appears atomically.
+//! * [`FileSink`] writes (and compresses) to a file that appears atomically
+//!   ([`AtomicFile`]), or in place where a rename would change more than
+//!   the content (see `target`).
 //! * [`ChunkBuffer`] coalesces pieces into fixed-size chunks for a writer
 //!   that lives outside Rust (an R connection).
 //! * [`CallbackSink`] hands each piece to a C function (the native writer's
@@ -25,8 +27,10 @@ mod chunk;
 mod count;
 mod direct;
 mod file;
+mod inplace;
 mod pages;
 mod slice;
+mod target;
 
 pub use atomic::AtomicFile;
 pub use blocks::BlockSink;

@@ -1,0 +1,320 @@
+//! Where a file path leads, and how `serialize_to_file()` writes there.
+//!
+//! A file is written atomically — under a temporary name next to it, then
+//! renamed over it ([`AtomicFile`]) — only where the rename changes nothing
+//! but the content for a `saveRDS()` user. Anywhere else the path is written
+//! in place, opened as `saveRDS()` opens it ([`InPlace`]), or the call fails
+//! with the reason `saveRDS()`'s open would give:
+//!
+//! * a path that does not resolve (a loop of symbolic links, a missing or
+//!   unsearchable directory): that error; a directory: an error;
+//! * not a regular file (a character or block device, a FIFO, `/dev/stdout`
+//!   on a terminal or a pipe): in place;
+//! * a regular file reached through a link of `/proc` (`/dev/stdout` or
+//!   `/dev/fd/N` redirected to a file), with more than one hard link, or
+//!   that is a mount point (a bind-mounted file): in place;
+//! * a regular file the process may not write: the OS's reason
+//!   ("Permission denied");
+//! * any other regular file is replaced, keeping its mode, owner and group;
+//!   where the owner or group cannot be kept, or no temporary file can be
+//!   made in its directory, it is written in place;
+//! * a new file (or the missing file a dangling link points to) is created
+//!   atomically.
+
+use std::fs::{self, File, Metadata};
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::atomic::AtomicFile;
+use super::inplace::InPlace;
+use crate::error::{Error, Result};
+
+/// How a path is written.
+#[derive(Debug)]
+enum Plan {
+    /// Atomically, over `dest` (the path with symbolic links followed);
+    /// `existing` is the file replaced, if any.
+    Replace { dest: PathBuf, existing: Option<Metadata> },
+    /// In place, through the path as given.
+    InPlace,
+}
+
+/// An open destination: the file to write and what finishing it takes.
+#[derive(Debug)]
+pub enum Destination {
+    Atomic(AtomicFile),
+    InPlace(InPlace),
+}
+
+impl Destination {
+    /// Opens `target` for writing, as the module's rules say.
+    pub fn open(target: &Path) -> Result<(Destination, File)> {
+        let io_err = |source| Error::Io { path: target.display().to_string(), source };
+        let (dest, existing) = match plan(target).map_err(io_err)? {
+            Plan::InPlace => return in_place(target),
+            Plan::Replace { dest, existing } => (dest, existing),
+        };
+        match AtomicFile::create(target, &dest, existing.as_ref()) {
+            Ok(Some((atomic, file))) => Ok((Destination::Atomic(atomic), file)),
+            // The owner or group of the file would change.
+            Ok(None) => in_place(target),
+            // The directory takes no new file, but the file may be written.
+            Err(e) if existing.is_some() && is_permission(&e) => in_place(target),
+            Err(e) => Err(io_err(e)),
+        }
+    }
+
+    /// Completes the write of `file`, fully written.
+    pub fn commit(self, file: File) -> Result<()> {
+        match self {
+            Destination::Atomic(atomic) => atomic.commit(file),
+            Destination::InPlace(in_place) => in_place.commit(file),
+        }
+    }
+
+    /// The path as given, for messages.
+    pub fn target(&self) -> &Path {
+        match self {
+            Destination::Atomic(atomic) => atomic.target(),
+            Destination::InPlace(in_place) => in_place.target(),
+        }
+    }
+
+    /// Whether the file is written in place (for tests).
+    #[cfg(test)]
+    pub fn is_in_place(&self) -> bool {
+        matches!(self, Destination::InPlace(_))
+    }
+}
+
+fn in_place(target: &Path) -> Result<(Destination, File)> {
+    let (in_place, file) = InPlace::open(target)?;
+    Ok((Destination::InPlace(in_place), file))
+}
+
+fn is_permission(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM))
+}
+
+fn plan(target: &Path) -> io::Result<Plan> {
+    // What an open of the path reaches: the kernel follows the links (and
+    // fails on a loop, as saveRDS()'s open would).
+    let meta = match fs::metadata(target) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let (dest, through_proc) = follow_links(target);
+            return Ok(if through_proc { Plan::InPlace } else { Plan::Replace { dest, existing: None } });
+        }
+        Err(e) => return Err(e),
+    };
+    if meta.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
+    }
+    if !meta.is_file() {
+        return Ok(Plan::InPlace);
+    }
+    let (dest, through_proc) = follow_links(target);
+    if through_proc || meta.nlink() > 1 || is_mount_point(&dest, &meta) {
+        return Ok(Plan::InPlace);
+    }
+    may_write(&dest)?;
+    Ok(Plan::Replace { dest, existing: Some(meta) })
+}
+
+/// Follows symbolic links (at most 40, as the kernel does) to the file a
+/// write to `path` reaches; a dangling link gives the path it points to.
+/// Also says whether a link on the way lives in `/proc` (`/dev/stdout` is
+/// one to `/proc/self/fd/1`): such a link names an open file, not a path,
+/// and what it seems to point to need not be that file.
+fn follow_links(path: &Path) -> (PathBuf, bool) {
+    let mut p = path.to_path_buf();
+    let mut through_proc = false;
+    for _ in 0..40 {
+        let is_link = fs::symlink_metadata(&p).map(|m| m.file_type().is_symlink()).unwrap_or(false);
+        let Some(link) = is_link.then(|| fs::read_link(&p).ok()).flatten() else {
+            break;
+        };
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        through_proc |= on_procfs(dir);
+        p = if link.is_relative() { dir.join(link) } else { link };
+    }
+    (p, through_proc)
+}
+
+// The type of `f_type` differs between architectures, hence the casts.
+#[cfg(target_os = "linux")]
+#[allow(clippy::unnecessary_cast)]
+fn on_procfs(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_dir) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return false };
+    // SAFETY: a NUL-terminated path and a struct statfs that outlives the call.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::statfs(c_dir.as_ptr(), &mut st) } == 0;
+    ok && st.f_type as i64 == libc::PROC_SUPER_MAGIC as i64
+}
+
+#[cfg(not(target_os = "linux"))]
+fn on_procfs(_dir: &Path) -> bool {
+    false
+}
+
+/// Whether `dest` (whose metadata is `meta`) is a mount point: the root of
+/// a mount says so (Linux 5.8 and later), a file mounted from another file
+/// system has another device than its directory. A rename over a mount
+/// point fails with `EBUSY`; [`AtomicFile::commit`] still copes with one
+/// that is not seen here.
+fn is_mount_point(dest: &Path, meta: &Metadata) -> bool {
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let other_device = fs::metadata(dir).map(|d| d.dev() != meta.dev()).unwrap_or(false);
+    other_device || is_mount_root(dest)
+}
+
+#[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+fn is_mount_root(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
+    // SAFETY: the statx system call (by number, so that no C library
+    // wrapper is needed) with a NUL-terminated path and a struct statx that
+    // outlives the call; an old kernel fails with ENOSYS.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    let rc = unsafe {
+        libc::syscall(libc::SYS_statx, libc::AT_FDCWD, c_path.as_ptr(), 0, libc::STATX_TYPE, &mut stx)
+    };
+    let flag = libc::STATX_ATTR_MOUNT_ROOT as u64;
+    rc == 0 && stx.stx_attributes_mask & flag != 0 && stx.stx_attributes & flag != 0
+}
+
+#[cfg(not(all(target_os = "linux", any(target_env = "gnu", target_env = "musl"))))]
+fn is_mount_root(_path: &Path) -> bool {
+    false
+}
+
+/// Fails with the OS's reason if the process may not write `path` (with
+/// its effective user and groups, as an open would check).
+fn may_write(path: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the path"))?;
+    // SAFETY: a NUL-terminated path; no memory is written.
+    #[cfg(target_os = "linux")]
+    let rc = unsafe { libc::faccessat(libc::AT_FDCWD, c_path.as_ptr(), libc::W_OK, libc::AT_EACCESS) };
+    #[cfg(not(target_os = "linux"))]
+    let rc = unsafe { libc::access(c_path.as_ptr(), libc::W_OK) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("lowmem-target-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn write(target: &Path, bytes: &[u8]) -> Result<bool> {
+        let (dest, mut file) = Destination::open(target)?;
+        let in_place = dest.is_in_place();
+        file.write_all(bytes).unwrap();
+        dest.commit(file)?;
+        Ok(in_place)
+    }
+
+    #[test]
+    fn a_new_or_plain_file_is_replaced() {
+        let dir = scratch("plain");
+        let target = dir.join("x");
+        assert!(!write(&target, b"one").unwrap());
+        assert!(!write(&target, b"two").unwrap());
+        assert_eq!(fs::read(&target).unwrap(), b"two");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_symbolic_link_is_written_through() {
+        let dir = scratch("symlink");
+        fs::create_dir_all(dir.join("real")).unwrap();
+        let real = dir.join("real/out.rds");
+        fs::write(&real, b"old").unwrap();
+        let link = dir.join("link.rds");
+        std::os::unix::fs::symlink("real/out.rds", &link).unwrap();
+        assert!(!write(&link, b"new").unwrap());
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays");
+        assert_eq!(fs::read(&real).unwrap(), b"new");
+        assert_eq!(fs::read_dir(dir.join("real")).unwrap().count(), 1, "no debris");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_is_refused() {
+        let dir = scratch("isdir");
+        let err = write(&dir, b"x").unwrap_err().to_string();
+        assert!(err.contains("is a directory"), "{err}");
+        assert!(dir.is_dir());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error_naming_the_path() {
+        let dir = scratch("missing");
+        let err = write(&dir.join("no/such/dir/out.rds"), b"x").unwrap_err().to_string();
+        assert!(err.contains("no/such/dir/out.rds"), "{err}");
+        assert!(err.contains("No such file or directory"), "{err}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_hard_link_is_written_in_place() {
+        let dir = scratch("hardlink");
+        let target = dir.join("x");
+        fs::write(&target, b"old").unwrap();
+        fs::hard_link(&target, dir.join("y")).unwrap();
+        assert!(write(&target, b"new").unwrap());
+        assert_eq!(fs::read(dir.join("y")).unwrap(), b"new");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_character_device_is_written_in_place() {
+        assert!(write(Path::new("/dev/null"), b"nothing").unwrap());
+        assert!(!fs::metadata("/dev/null").unwrap().file_type().is_file());
+    }
+
+    #[test]
+    fn a_loop_of_links_is_the_kernels_error() {
+        let dir = scratch("loop");
+        std::os::unix::fs::symlink("b", dir.join("a")).unwrap();
+        std::os::unix::fs::symlink("a", dir.join("b")).unwrap();
+        let err = write(&dir.join("a"), b"x").unwrap_err().to_string();
+        assert!(err.contains("Too many levels of symbolic links"), "{err}");
+        assert!(fs::symlink_metadata(dir.join("a")).unwrap().file_type().is_symlink());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_proc_fd_link_is_written_in_place() {
+        let dir = scratch("procfd");
+        let target = dir.join("x");
+        fs::write(&target, b"old").unwrap();
+        let held = File::options().write(true).open(&target).unwrap();
+        use std::os::fd::AsRawFd;
+        let link = PathBuf::from(format!("/proc/self/fd/{}", held.as_raw_fd()));
+        if fs::metadata(&link).is_err() {
+            return; // no /proc
+        }
+        assert!(write(&link, b"new").unwrap());
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
