@@ -33,6 +33,15 @@ use crate::rapi::{AltrepClassInfo, Attribute, Sexp};
 /// How many list elements ahead to prefetch.
 const ELEMENTS_AHEAD: u64 = 8;
 
+/// The deepest nesting of lists (and pairlists, S4 objects) the native
+/// writer writes; deeper objects are left to R's writer, which behaves as
+/// base::serialize() does there (at some depth it raises R's
+/// stackOverflowError). The explicit stack could write any depth, but R's
+/// reader recurses: R 4.2.2's crashes the process (C stack overflow)
+/// somewhere between 20000 and 50000 levels in a plain Rscript, and sooner
+/// from deeper in a call stack. A file lowmem writes must be one R can read.
+pub const MAX_DEPTH: u32 = 10_000;
+
 /// Outcome of one [`Walk::step`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -82,6 +91,8 @@ impl Atom {
 enum Task {
     /// Write an item.
     Item(Sexp),
+    /// The end of a container's contents: one level of nesting less.
+    Leave,
     /// Write a bare int (the flags word of a cell R makes up on the fly).
     Word(i32),
     /// Write elements `next..len` of a list or expression vector.
@@ -109,6 +120,8 @@ pub struct Walk {
     scratch: Vec<Attribute>,
     /// The droppable ALTREP states met ([`Plan::DroppableState`]).
     pins: Vec<Sexp>,
+    /// Containers open around the task being done.
+    depth: u32,
 }
 
 impl Walk {
@@ -125,6 +138,7 @@ impl Walk {
             classes: Vec::new(),
             scratch: Vec::new(),
             pins: Vec::new(),
+            depth: 0,
         }
     }
 
@@ -146,6 +160,10 @@ impl Walk {
         while let Some(task) = self.stack.pop() {
             let outcome = match task {
                 Task::Item(x) => self.item(enc, x)?,
+                Task::Leave => {
+                    self.depth -= 1;
+                    None
+                }
                 Task::Word(word) => {
                     enc.int(word)?;
                     None
@@ -250,6 +268,9 @@ impl Walk {
                 // Attributes, tag, car, then the cdr as the next item (R's
                 // tail call), so a long pairlist does not deepen the stack.
                 self.push_item(x.cdr());
+                if !self.enter() {
+                    return Ok(Some(TOO_DEEP));
+                }
                 self.push_item(x.car());
                 if !tag.is_null() {
                     self.push_item(tag);
@@ -265,6 +286,9 @@ impl Walk {
                 enc.int(self.flags(x, sexptype, has_attr, false))?;
                 let len = x.xlength();
                 length(enc, len)?;
+                if !self.enter() {
+                    return Ok(Some(TOO_DEEP));
+                }
                 if has_attr {
                     self.push_attributes(x)?;
                 }
@@ -278,6 +302,9 @@ impl Walk {
             S4SXP => {
                 let has_attr = x.has_attributes();
                 enc.int(self.flags(x, S4SXP, has_attr, false))?;
+                if !self.enter() {
+                    return Ok(Some(TOO_DEEP));
+                }
                 if has_attr {
                     self.push_attributes(x)?;
                 }
@@ -312,6 +339,14 @@ impl Walk {
             self.stack.push(Task::Word(cell));
         }
         Ok(None)
+    }
+
+    /// Opens a container: its contents, pushed next, are one level deeper.
+    /// False if that is deeper than [`MAX_DEPTH`].
+    fn enter(&mut self) -> bool {
+        self.depth += 1;
+        self.stack.push(Task::Leave);
+        self.depth <= MAX_DEPTH
     }
 
     /// The flags word of `x`, written as an item of type `sexptype`: its gp
@@ -517,6 +552,8 @@ fn length<E: Encoder>(enc: &mut E, len: u64) -> Result<()> {
     let (words, n) = flags::length_words(len);
     words[..n].iter().try_for_each(|&w| enc.int(w))
 }
+
+const TOO_DEEP: &str = "lists nested deeper than the native writer writes (R's reader could not read them back)";
 
 fn uncovered_type(sexptype: u32) -> &'static str {
     match sexptype {
