@@ -18,9 +18,12 @@
 #' was. If `path` is a symbolic link, the file it points to is replaced, as
 #' `saveRDS()` would write it; the link stays.
 #'
-#' Gzip is compressed by libdeflate on worker threads (up to the number of
-#' cores, at most 4), each block of `chunk_size` bytes as its own gzip
-#' member; R reads the members back as one stream.
+#' Gzip is compressed on worker threads, one per core and at most 4: the
+#' stream is cut into blocks of `chunk_size` bytes (at least 4096), each
+#' deflated with the 32 KiB before it as a dictionary, and the blocks are
+#' joined into one deflate stream, as pigz does. The file is a single gzip
+#' member, which every gzip reader reads: [readRDS()], [gzcon()],
+#' [memDecompress()], gzip itself.
 #'
 #' @param path The file to write.
 #' @param compress `FALSE` (none), `TRUE` or `"gzip"`, `"bzip2"` or `"xz"`,
