@@ -30,6 +30,11 @@
    check interrupts inside R_Serialize; newer R versions do). */
 #define LM_INTERRUPT_EVERY (16 * 1024 * 1024)
 
+/* A connection's chunk vector starts at this size if the chunk is larger,
+   and doubles up to a chunk only as the stream fills it: a short stream
+   with a huge chunk_size allocates only what it uses. The default chunk. */
+#define LM_FIRST_CHUNK ((size_t) 1048576)
+
 typedef struct {
     SEXP object;
     R_pstream_format_t type; /* the format asked for */
@@ -39,8 +44,9 @@ typedef struct {
     double since_check;      /* bytes since the last interrupt check */
     /* streaming only (see stream_body) */
     SEXP con;                /* an R connection, or R_NilValue */
-    SEXP chunk_vec;          /* the chunk buffer: a raw vector of `chunk` bytes */
+    SEXP chunk_vec;          /* the chunk buffer: a raw vector of up to `chunk` bytes */
     SEXP write_call;         /* lowmem:::write_chunk(chunk_vec, con, text) */
+    PROTECT_INDEX chunk_ipx, call_ipx; /* where the two are protected */
     int con_text;            /* a text-mode connection */
     int draining;            /* the stream is a chunk stream drained into con */
     int reporting;           /* progress is reported in this pass */
@@ -93,11 +99,48 @@ static SEXP write_chunk_call(lm_call *c, SEXP bytes)
     return call;
 }
 
+/* Makes v the chunk vector (and the write call's argument). Both are kept
+   at the protect-stack slots reserved by reserve_chunk_vec(); the old
+   vector stays protected until v replaces it. */
+static void use_chunk_vec(lm_call *c, SEXP v)
+{
+    PROTECT(v);
+    SEXP call = PROTECT(write_chunk_call(c, v));
+    REPROTECT(c->chunk_vec = v, c->chunk_ipx);
+    REPROTECT(c->write_call = call, c->call_ipx);
+    UNPROTECT(2);
+}
+
+/* Reserves the protect-stack slots of the chunk vector and the write
+   call (two PROTECTs, released by the caller), empty until a chunk needs
+   them. */
+static void reserve_chunk_vec(lm_call *c)
+{
+    c->chunk_vec = R_NilValue;
+    c->write_call = R_NilValue;
+    PROTECT_WITH_INDEX(c->chunk_vec, &c->chunk_ipx);
+    PROTECT_WITH_INDEX(c->write_call, &c->call_ipx);
+}
+
+/* A chunk stream's buffer is full short of a chunk: moves it into a
+   vector twice as long (at most a chunk). */
+static void grow_chunk_vec(lm_call *c)
+{
+    size_t have = (size_t) XLENGTH(c->chunk_vec);
+    if (have >= c->chunk) lm_abort("lowmem_error_internal", "internal error: the chunk buffer is full");
+    size_t want = have >= c->chunk / 2 ? c->chunk : 2 * have;
+    SEXP bigger = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) want));
+    if (lowmem_stream_chunks_move(c->stream, RAW(bigger), want) != 0) check_stream(c->stream);
+    use_chunk_vec(c, bigger);
+    UNPROTECT(1);
+}
+
 /* Writes n bytes at p through R: lowmem:::write_chunk() (R/connection.R)
    calls writeBin() for binary-mode connections and cat() for text-mode
    ones, which take ASCII only (printable bytes and newlines), as text.
    Going through R keeps to R's API; with 1 MiB chunks it is one call per
-   MiB. Full chunks go in the chunk vector (p may already be in it). */
+   MiB. Full chunks go in the chunk vector (p may already be in it),
+   allocated at the first full chunk if it is not yet a chunk long. */
 static void write_to_connection(lm_call *c, const unsigned char *p, size_t n)
 {
     if (n < c->chunk) { /* the last, partial chunk */
@@ -107,6 +150,8 @@ static void write_to_connection(lm_call *c, const unsigned char *p, size_t n)
         UNPROTECT(2);
         return;
     }
+    if (c->chunk_vec == R_NilValue || (size_t) XLENGTH(c->chunk_vec) != c->chunk)
+        use_chunk_vec(c, Rf_allocVector(RAWSXP, (R_xlen_t) c->chunk));
     if (p != RAW(c->chunk_vec)) memcpy(RAW(c->chunk_vec), p, n);
     Rf_eval(c->write_call, R_BaseEnv);
 }
@@ -162,6 +207,9 @@ static void out_bytes(R_outpstream_t out, void *buf, int n)
             p += took;
             left -= took;
             drain_chunks(c, 0);
+            /* Nothing taken: the buffer is full short of a chunk (a full
+               chunk was drained after the previous fill). */
+            if (took == 0) grow_chunk_vec(c);
         }
     } else if (lowmem_stream_write(c->stream, (const unsigned char *) buf, n) != 0) {
         check_stream(c->stream); /* stop at the first failure */
@@ -415,8 +463,7 @@ static int native_stream(lm_call *c)
     if (c->path) {
         status = lowmem_native_begin_file(c->job, (int) c->type, c->path, c->codec, c->level, c->chunk);
     } else {
-        c->chunk_vec = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) c->chunk));
-        c->write_call = PROTECT(write_chunk_call(c, c->chunk_vec));
+        reserve_chunk_vec(c); /* allocated at the first full chunk */
         c->token = PROTECT(R_MakeUnwindCont());
         status = lowmem_native_begin_callback(c->job, (int) c->type, c->chunk, native_write, c);
     }
@@ -451,9 +498,10 @@ static SEXP stream_body(void *data)
     if (c->path) {
         c->stream = lowmem_stream_file_new(c->path, c->codec, c->level, c->chunk);
     } else {
-        c->chunk_vec = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) c->chunk));
-        c->write_call = PROTECT(write_chunk_call(c, c->chunk_vec));
-        c->stream = lowmem_stream_chunks_new(RAW(c->chunk_vec), c->chunk);
+        size_t first = c->chunk < LM_FIRST_CHUNK ? c->chunk : LM_FIRST_CHUNK;
+        reserve_chunk_vec(c);
+        use_chunk_vec(c, Rf_allocVector(RAWSXP, (R_xlen_t) first));
+        c->stream = lowmem_stream_chunks_new(RAW(c->chunk_vec), first, c->chunk);
     }
     check_stream(c->stream); /* e.g. the file could not be created */
     c->since_check = 0;

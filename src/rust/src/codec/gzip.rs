@@ -33,6 +33,11 @@ use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 /// Deflate's window: how far back a match may reach.
 const WINDOW: usize = 32 * 1024;
 
+/// A block buffer's first capacity, if blocks are larger: it doubles up to
+/// the block size as the stream fills it, so that a short stream with a
+/// huge `chunk_size` allocates only what it uses.
+const FIRST_BLOCK: usize = 1 << 20;
+
 /// A block to compress, with what it needs and the buffer to compress it
 /// into. Every buffer comes back with the result, to be reused: no
 /// allocation per block once the first few are in flight.
@@ -85,7 +90,7 @@ impl<W: Write> ParallelGzip<W> {
     /// Writes the gzip header. Fails if it cannot be written, if the first
     /// block's buffer cannot be allocated or a thread cannot be started.
     pub fn new(mut out: W, level: u32, block_size: usize, workers: usize) -> io::Result<Self> {
-        let block = super::try_buffer(block_size)?;
+        let block = super::try_buffer(block_size.min(FIRST_BLOCK))?;
         let level = level.min(9);
         out.write_all(&header(level))?;
         let (job_tx, job_rx) = mpsc::channel::<Job>();
@@ -135,7 +140,7 @@ impl<W: Write> ParallelGzip<W> {
         }
         let (next, mut dict, out) = match self.spare.pop() {
             Some(Job { block, dict, out, .. }) => (block, dict, out),
-            None => (super::try_buffer(self.block_size)?, super::try_buffer(WINDOW)?, Vec::new()),
+            None => (super::try_buffer(self.block_size.min(FIRST_BLOCK))?, super::try_buffer(WINDOW)?, Vec::new()),
         };
         let block = std::mem::replace(&mut self.block, next);
         dict.clear();
@@ -195,6 +200,11 @@ impl<W: Write> ParallelGzip<W> {
 impl<W: Write> Write for ParallelGzip<W> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         let take = bytes.len().min(self.block_size - self.block.len());
+        if self.block.capacity() - self.block.len() < take {
+            // Doubling (fallibly: extend_from_slice would abort on failure).
+            let want = (self.block.capacity() * 2).max(self.block.len() + take).min(self.block_size);
+            self.block.try_reserve_exact(want - self.block.len()).map_err(|_| super::out_of_memory(want))?;
+        }
         self.block.extend_from_slice(&bytes[..take]);
         if self.block.len() == self.block_size {
             self.dispatch(false)?;
