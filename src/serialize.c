@@ -22,13 +22,30 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "lowmem.h"
 #include "lowmem_c.h"
 
-/* How many bytes may pass between two interrupt checks (R 4.2 does not
-   check interrupts inside R_Serialize; newer R versions do). */
-#define LM_INTERRUPT_EVERY (16 * 1024 * 1024)
+/* Interrupt checks go by time, not bytes: a stream runs at the speed of
+   its slowest part (xz at level 9 takes about a second per MB; memory takes
+   a millisecond). R looks at the clock for setTimeLimit() only at every
+   sixth R_CheckUserInterrupt(), and at most every 50 ms
+   (R_CheckTimeLimits): after 16 MB between checks, a time limit was
+   honoured after 96 MB. So every LM_CHECK_SECONDS, R is asked
+   LM_R_CHECKS times in a row, which honours an interrupt or a time limit
+   within LM_CHECK_SECONDS plus the longest stretch without a chance to look
+   at the clock: one piece of R's serializer
+   (vectors come in pieces of at most 64 KB), one native step of
+   LM_STREAM_STEP bytes, or one chunk written to a connection, through
+   whatever codec. The clock itself is read once per LM_CLOCK_EVERY bytes
+   (and at least once per piece): R's serializer hands over many pieces of
+   a few bytes. (R 4.2 does not check interrupts inside R_Serialize; newer
+   R versions do.) */
+#define LM_CHECK_SECONDS 0.05
+#define LM_R_CHECKS 6
+#define LM_CLOCK_EVERY 4096
+#define LM_STREAM_STEP ((size_t) 65536)
 
 /* A connection's chunk vector starts at this size if the chunk is larger,
    and doubles up to a chunk only as the stream fills it: a short stream
@@ -41,7 +58,8 @@ typedef struct {
     int version;             /* 0 = R's default */
     SEXP refhook;            /* R_NilValue, or the user's refhook */
     Stream *stream;          /* owned; freed by call_cleanup() */
-    double since_check;      /* bytes since the last interrupt check */
+    double since_check;      /* bytes since the clock was last read */
+    double checked_at;       /* when R last checked for interrupts (lm_clock) */
     /* streaming only (see stream_body) */
     SEXP con;                /* an R connection, or R_NilValue */
     SEXP chunk_vec;          /* the chunk buffer: a raw vector of up to `chunk` bytes */
@@ -60,6 +78,27 @@ typedef struct {
     SEXP token;              /* the condition that stopped a native write */
     int stopped;             /* a native write was stopped by R */
 } lm_call;
+
+/* ---- interrupt checks --------------------------------------------------- */
+
+static double lm_clock(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double) t.tv_sec + 1e-9 * (double) t.tv_nsec;
+}
+
+/* Lets R check for interrupts and time limits if LM_CHECK_SECONDS have
+   passed since it last did. May jump: call only where no Rust frame is
+   below (or where the jump is caught, as in native_write). */
+static void check_interrupt_due(lm_call *c)
+{
+    double now = lm_clock();
+    if (now - c->checked_at < LM_CHECK_SECONDS) return;
+    c->checked_at = now;
+    for (int i = 0; i < LM_R_CHECKS; i++)
+        R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
+}
 
 /* ---- errors ---------------------------------------------------------- */
 
@@ -215,9 +254,9 @@ static void out_bytes(R_outpstream_t out, void *buf, int n)
         check_stream(c->stream); /* stop at the first failure */
     }
     c->since_check += n;
-    if (c->since_check >= LM_INTERRUPT_EVERY) {
+    if (c->since_check >= LM_CLOCK_EVERY || n >= LM_CLOCK_EVERY / 4) {
         c->since_check = 0;
-        R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
+        check_interrupt_due(c);
     }
     if (c->reporting) {
         double done = lowmem_stream_bytes(c->stream);
@@ -377,21 +416,27 @@ static void raise_native(lm_call *c)
     lm_native_raise(c->job, "streaming");
 }
 
-/* Runs the job's pass to its end in steps, checking for interrupts (and
-   reporting progress) in between. Returns 1 when done, 0 if the object is
-   not covered. */
+/* Runs the job's pass to its end in steps of LM_STREAM_STEP bytes,
+   checking for interrupts in between when due, and reporting progress
+   every hundredth of the total (at least 1 MiB). Returns 1 when done, 0 if
+   the object is not covered. */
 static int native_steps(lm_call *c)
 {
-    /* Steps of 16 MB, or a hundredth of the total for a progress bar. */
-    double step = LM_INTERRUPT_EVERY;
-    if (c->reporting && c->total / 100 < step) step = c->total / 100 > 1048576 ? c->total / 100 : 1048576;
+    double every = c->total / 100 > 1048576 ? c->total / 100 : 1048576;
+    double next_report = every;
     for (;;) {
-        int status = lowmem_native_step(c->job, (size_t) step);
+        int status = lowmem_native_step(c->job, LM_STREAM_STEP);
         if (status == LM_NATIVE_DONE) return 1;
         if (status == LM_NATIVE_UNCOVERED) return 0;
         if (status != LM_NATIVE_MORE) raise_native(c);
-        R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
-        if (c->reporting) report_progress(c, lowmem_native_bytes(c->job));
+        check_interrupt_due(c);
+        if (c->reporting) {
+            double done = lowmem_native_bytes(c->job);
+            if (done >= next_report) {
+                next_report = done + every;
+                report_progress(c, done);
+            }
+        }
     }
 }
 
@@ -405,6 +450,7 @@ static SEXP write_pending(void *data)
 {
     pending_write *w = (pending_write *) data;
     write_to_connection(w->c, w->p, w->n);
+    check_interrupt_due(w->c); /* the connection may be slow: a chunk may take long */
     return R_NilValue;
 }
 

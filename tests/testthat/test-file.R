@@ -435,7 +435,7 @@ test_that("an interrupt (elapsed time limit) mid-stream leaves the old file and 
   # 800 MB of stream from 8 MB of memory (a vector is written out at each
   # of its occurrences), cheap to gzip. The time limit is armed from the
   # refhook, so it certainly fires mid-stream, at lowmem's next interrupt
-  # check (every 16 MB of output).
+  # check (every 50 ms).
   zeros <- numeric(1e6)
   x <- list(new.env(), rep(list(zeros), 100))
   seen <- NULL
@@ -489,6 +489,48 @@ test_that("an interrupt mid-stream of the native writer leaves the old file and 
     expect_identical(stream_dir_entries(dir), "x.rds")
   }
   expect_usable_session(dir)
+})
+
+# Interrupt checks go by time, not bytes: xz at level 9 takes seconds per
+# MB, and a check per 16 MB honoured a 0.05 s limit after 96 MB (R looks at
+# the clock only at every sixth check). Here 24 MB of doubles, which take
+# xz -9 many seconds, must stop soon after the limit: lowmem measured 0.3-0.4 s
+# on a machine loaded five times over; the bound is generous.
+test_that("a time limit is honoured soon while a slow codec runs, in both writers", {
+  dir <- stream_new_dir()
+  on.exit({
+    setTimeLimit()
+    unlink(dir, recursive = TRUE)
+  })
+  path <- file.path(dir, "x.rds")
+  old <- old_file(path)
+  doubles <- runif(3e6)
+  armed <- NULL
+  arm <- function() {
+    armed <<- proc.time()[["elapsed"]]
+    setTimeLimit(elapsed = 0.05, transient = TRUE)
+  }
+  writers <- list(
+    "R's" = function() serialize_to_file(list(new.env(), doubles), path, compress = "xz",
+                                         compression_level = 9,
+                                         refhook = function(e) { arm(); NULL }),
+    native = function() .Call(
+      lowmem:::C_lowmem_serialize_file, doubles, path, 3L, 9L, 0L, NULL, NULL, 1048576,
+      function(done, total) if (done > 0 && is.null(armed)) arm()
+    )
+  )
+  for (name in names(writers)) {
+    armed <- NULL
+    err <- tryCatch(writers[[name]](), error = function(e) e)
+    stopped <- proc.time()[["elapsed"]]
+    setTimeLimit()
+    expect_false(is.null(armed), label = name)
+    expect_match(conditionMessage(err), "reached elapsed time limit", fixed = TRUE,
+                 label = paste(name, "writer"))
+    expect_lt(stopped - armed, 5, label = paste(name, "writer: seconds from the limit to the stop"))
+    expect_identical(stream_file_bytes(path), old, label = name)
+    expect_identical(stream_dir_entries(dir), "x.rds", label = name)
+  }
 })
 
 # The last progress report comes once the file is in place: a failure
