@@ -46,6 +46,8 @@
 #define LM_R_CHECKS 6
 #define LM_CLOCK_EVERY 4096
 #define LM_STREAM_STEP ((size_t) 65536)
+/* A counting pass writes nothing and runs at memory speed or faster. */
+#define LM_COUNT_STEP ((size_t) 16 * 1024 * 1024)
 
 /* A connection's chunk vector starts at this size if the chunk is larger,
    and doubles up to a chunk only as the stream fills it: a short stream
@@ -416,16 +418,16 @@ static void raise_native(lm_call *c)
     lm_native_raise(c->job, "streaming");
 }
 
-/* Runs the job's pass to its end in steps of LM_STREAM_STEP bytes,
-   checking for interrupts in between when due, and reporting progress
-   every hundredth of the total (at least 1 MiB). Returns 1 when done, 0 if
-   the object is not covered. */
-static int native_steps(lm_call *c)
+/* Runs the job's pass to its end in steps of `step` bytes, checking for
+   interrupts in between when due, and reporting progress every hundredth
+   of the total (at least 1 MiB). Returns 1 when done, 0 if the object is
+   not covered. */
+static int native_steps(lm_call *c, size_t step)
 {
     double every = c->total / 100 > 1048576 ? c->total / 100 : 1048576;
     double next_report = every;
     for (;;) {
-        int status = lowmem_native_step(c->job, LM_STREAM_STEP);
+        int status = lowmem_native_step(c->job, step);
         if (status == LM_NATIVE_DONE) return 1;
         if (status == LM_NATIVE_UNCOVERED) return 0;
         if (status != LM_NATIVE_MORE) raise_native(c);
@@ -495,7 +497,7 @@ static int native_stream(lm_call *c)
     R_pstream_format_t count = c->reporting ? c->type : R_pstream_binary_format;
     if (lowmem_native_begin(c->job, (int) count, NULL, 0) != LM_NATIVE_DONE) raise_native(c);
     c->reporting = 0;
-    if (!native_steps(c)) {
+    if (!native_steps(c, LM_COUNT_STEP)) {
         if (!lowmem_native_message(c->job, reason, sizeof reason)) strcpy(reason, "not covered");
         lowmem_native_free(c->job);
         c->job = NULL;
@@ -515,7 +517,7 @@ static int native_stream(lm_call *c)
     }
     if (status != LM_NATIVE_DONE) raise_native(c);
     if (c->reporting) report_progress(c, 0);
-    if (!native_steps(c))
+    if (!native_steps(c, LM_STREAM_STEP))
         lm_abort("lowmem_error_internal",
                  "internal error: the native writer covered the object when counting but not when writing");
     if (c->reporting) report_done(c, lowmem_native_bytes(c->job));
