@@ -13,7 +13,9 @@
 //! as a preset dictionary, so that matches may reach back across a block
 //! boundary as in a serial deflate: the ratio stays that of one stream.
 //! The trailer's CRC-32 is combined from the blocks' CRCs (computed by the
-//! workers) in stream order; its ISIZE is the length modulo 2^32.
+//! workers) in stream order, which costs the writer thread microseconds
+//! (a CRC of the whole stream in the writer thread, at 4-5 GB/s, would
+//! cost it 0.1 s per 400 MB); its ISIZE is the length modulo 2^32.
 //!
 //! Memory is bounded: at most `workers` blocks are in flight (plus the one
 //! being filled), so the peak is a few blocks whatever the size of the
