@@ -24,9 +24,12 @@
 #' `path`, and one left behind by a process that was killed mid-write
 #' blocks nothing (it can be deleted).
 #'
-#' Gzip is compressed by libdeflate on worker threads (up to the number of
-#' cores, at most 4), each block of `chunk_size` bytes as its own gzip
-#' member; R reads the members back as one stream.
+#' Gzip is compressed on worker threads, one per core and at most 4: the
+#' stream is cut into blocks of `chunk_size` bytes (at least 4096), each
+#' deflated with the 32 KiB before it as a dictionary, and the blocks are
+#' joined into one deflate stream, as pigz does. The file is a single gzip
+#' member, which every gzip reader reads: [readRDS()], [gzcon()],
+#' [memDecompress()], gzip itself.
 #'
 #' @section Files written in place:
 #' Where renaming a new file over `path` would change more than its

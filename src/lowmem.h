@@ -37,9 +37,12 @@ int lowmem_stream_blocks_move(Stream *stream, unsigned char *buf, size_t len);
    If the file cannot be created the handle carries the error. */
 Stream *lowmem_stream_file_new(const char *path, int codec, int level, size_t chunk);
 
-/* A chunk stream over len bytes at buf (which must outlive the handle):
-   C fills it and drains it into an R connection. */
-Stream *lowmem_stream_chunks_new(unsigned char *buf, size_t len);
+/* A chunk stream of `chunk`-byte chunks, over len bytes at buf (which must
+   outlive the handle, or until moved): C fills it and drains it into an R
+   connection. When fill takes nothing, the buffer is full short of a chunk:
+   C moves it into a larger one (0, or -1 if that cannot hold it). */
+Stream *lowmem_stream_chunks_new(unsigned char *buf, size_t len, size_t chunk);
+int lowmem_stream_chunks_move(Stream *stream, unsigned char *buf, size_t len);
 size_t lowmem_stream_fill(Stream *stream, const unsigned char *buf, size_t len);
 /* Bytes due for writing (buffer full, or `last` and non-empty); 0 if none. */
 size_t lowmem_stream_pending(Stream *stream, int last, const unsigned char **out);

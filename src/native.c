@@ -28,7 +28,9 @@
 #include "lowmem.h"
 #include "lowmem_c.h"
 
-/* Output bytes between two interrupt checks, as in serialize.c. */
+/* Output bytes between two interrupt checks: written at memory speed, a
+   few milliseconds (streams, which may be slow, check by time: see
+   serialize.c). */
 #define LM_NATIVE_STEP (16 * 1024 * 1024)
 
 typedef enum { WANT_SIZE, WANT_RAW, WANT_PATH } native_want;

@@ -23,13 +23,37 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "lowmem.h"
 #include "lowmem_c.h"
 
-/* How many bytes may pass between two interrupt checks (R 4.2 does not
-   check interrupts inside R_Serialize; newer R versions do). */
-#define LM_INTERRUPT_EVERY (16 * 1024 * 1024)
+/* Interrupt checks go by time, not bytes: a stream runs at the speed of
+   its slowest part (xz at level 9 takes about a second per MB; memory takes
+   a millisecond). R looks at the clock for setTimeLimit() only at every
+   sixth R_CheckUserInterrupt(), and at most every 50 ms
+   (R_CheckTimeLimits): after 16 MB between checks, a time limit was
+   honoured after 96 MB. So every LM_CHECK_SECONDS, R is asked
+   LM_R_CHECKS times in a row, which honours an interrupt or a time limit
+   within LM_CHECK_SECONDS plus the longest stretch without a chance to look
+   at the clock: one piece of R's serializer
+   (vectors come in pieces of at most 64 KB), one native step of
+   LM_STREAM_STEP bytes, or one chunk written to a connection, through
+   whatever codec. The clock itself is read once per LM_CLOCK_EVERY bytes
+   (and at least once per piece): R's serializer hands over many pieces of
+   a few bytes. (R 4.2 does not check interrupts inside R_Serialize; newer
+   R versions do.) */
+#define LM_CHECK_SECONDS 0.05
+#define LM_R_CHECKS 6
+#define LM_CLOCK_EVERY 4096
+#define LM_STREAM_STEP ((size_t) 65536)
+/* A counting pass writes nothing and runs at memory speed or faster. */
+#define LM_COUNT_STEP ((size_t) 16 * 1024 * 1024)
+
+/* A connection's chunk vector starts at this size if the chunk is larger,
+   and doubles up to a chunk only as the stream fills it: a short stream
+   with a huge chunk_size allocates only what it uses. The default chunk. */
+#define LM_FIRST_CHUNK ((size_t) 1048576)
 
 typedef struct {
     SEXP object;
@@ -37,14 +61,16 @@ typedef struct {
     int version;             /* 0 = R's default */
     SEXP refhook;            /* R_NilValue, or the user's refhook */
     Stream *stream;          /* owned; freed by call_cleanup() */
-    double since_check;      /* bytes since the last interrupt check */
+    double since_check;      /* bytes since the clock was last read */
+    double checked_at;       /* when R last checked for interrupts (lm_clock) */
     R_pstream_format_t pass_type; /* the format of the pass quiet_pass() runs */
     int tolerant;            /* a stream that disagrees with its count sets `mismatch` */
     int mismatch;            /* ... instead of raising an internal error */
     /* streaming only (see stream_body) */
     SEXP con;                /* an R connection, or R_NilValue */
-    SEXP chunk_vec;          /* the chunk buffer: a raw vector of `chunk` bytes */
+    SEXP chunk_vec;          /* the chunk buffer: a raw vector of up to `chunk` bytes */
     SEXP write_call;         /* lowmem:::write_chunk(chunk_vec, con, text) */
+    PROTECT_INDEX chunk_ipx, call_ipx; /* where the two are protected */
     int con_text;            /* a text-mode connection */
     int draining;            /* the stream is a chunk stream drained into con */
     int reporting;           /* progress is reported in this pass */
@@ -58,6 +84,27 @@ typedef struct {
     SEXP token;              /* the condition that stopped a native write */
     int stopped;             /* a native write was stopped by R */
 } lm_call;
+
+/* ---- interrupt checks --------------------------------------------------- */
+
+static double lm_clock(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double) t.tv_sec + 1e-9 * (double) t.tv_nsec;
+}
+
+/* Lets R check for interrupts and time limits if LM_CHECK_SECONDS have
+   passed since it last did. May jump: call only where no Rust frame is
+   below (or where the jump is caught, as in native_write). */
+static void check_interrupt_due(lm_call *c)
+{
+    double now = lm_clock();
+    if (now - c->checked_at < LM_CHECK_SECONDS) return;
+    c->checked_at = now;
+    for (int i = 0; i < LM_R_CHECKS; i++)
+        R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
+}
 
 /* ---- errors ---------------------------------------------------------- */
 
@@ -97,11 +144,48 @@ static SEXP write_chunk_call(lm_call *c, SEXP bytes)
     return call;
 }
 
+/* Makes v the chunk vector (and the write call's argument). Both are kept
+   at the protect-stack slots reserved by reserve_chunk_vec(); the old
+   vector stays protected until v replaces it. */
+static void use_chunk_vec(lm_call *c, SEXP v)
+{
+    PROTECT(v);
+    SEXP call = PROTECT(write_chunk_call(c, v));
+    REPROTECT(c->chunk_vec = v, c->chunk_ipx);
+    REPROTECT(c->write_call = call, c->call_ipx);
+    UNPROTECT(2);
+}
+
+/* Reserves the protect-stack slots of the chunk vector and the write
+   call (two PROTECTs, released by the caller), empty until a chunk needs
+   them. */
+static void reserve_chunk_vec(lm_call *c)
+{
+    c->chunk_vec = R_NilValue;
+    c->write_call = R_NilValue;
+    PROTECT_WITH_INDEX(c->chunk_vec, &c->chunk_ipx);
+    PROTECT_WITH_INDEX(c->write_call, &c->call_ipx);
+}
+
+/* A chunk stream's buffer is full short of a chunk: moves it into a
+   vector twice as long (at most a chunk). */
+static void grow_chunk_vec(lm_call *c)
+{
+    size_t have = (size_t) XLENGTH(c->chunk_vec);
+    if (have >= c->chunk) lm_abort("lowmem_error_internal", "internal error: the chunk buffer is full");
+    size_t want = have >= c->chunk / 2 ? c->chunk : 2 * have;
+    SEXP bigger = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) want));
+    if (lowmem_stream_chunks_move(c->stream, RAW(bigger), want) != 0) check_stream(c->stream);
+    use_chunk_vec(c, bigger);
+    UNPROTECT(1);
+}
+
 /* Writes n bytes at p through R: lowmem:::write_chunk() (R/connection.R)
    calls writeBin() for binary-mode connections and cat() for text-mode
    ones, which take ASCII only (printable bytes and newlines), as text.
    Going through R keeps to R's API; with 1 MiB chunks it is one call per
-   MiB. Full chunks go in the chunk vector (p may already be in it). */
+   MiB. Full chunks go in the chunk vector (p may already be in it),
+   allocated at the first full chunk if it is not yet a chunk long. */
 static void write_to_connection(lm_call *c, const unsigned char *p, size_t n)
 {
     if (n < c->chunk) { /* the last, partial chunk */
@@ -111,6 +195,8 @@ static void write_to_connection(lm_call *c, const unsigned char *p, size_t n)
         UNPROTECT(2);
         return;
     }
+    if (c->chunk_vec == R_NilValue || (size_t) XLENGTH(c->chunk_vec) != c->chunk)
+        use_chunk_vec(c, Rf_allocVector(RAWSXP, (R_xlen_t) c->chunk));
     if (p != RAW(c->chunk_vec)) memcpy(RAW(c->chunk_vec), p, n);
     Rf_eval(c->write_call, R_BaseEnv);
 }
@@ -166,6 +252,9 @@ static void out_bytes(R_outpstream_t out, void *buf, int n)
             p += took;
             left -= took;
             drain_chunks(c, 0);
+            /* Nothing taken: the buffer is full short of a chunk (a full
+               chunk was drained after the previous fill). */
+            if (took == 0) grow_chunk_vec(c);
         }
     } else if (c->mismatch) {
         /* the rest of the pass is thrown away (see raw_two_passes) */
@@ -174,9 +263,9 @@ static void out_bytes(R_outpstream_t out, void *buf, int n)
         else check_stream(c->stream); /* stop at the first failure */
     }
     c->since_check += n;
-    if (c->since_check >= LM_INTERRUPT_EVERY) {
+    if (c->since_check >= LM_CLOCK_EVERY || n >= LM_CLOCK_EVERY / 4) {
         c->since_check = 0;
-        R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
+        check_interrupt_due(c);
     }
     if (c->reporting) {
         double done = lowmem_stream_bytes(c->stream);
@@ -371,21 +460,27 @@ static void raise_native(lm_call *c)
     lm_native_raise(c->job, "streaming");
 }
 
-/* Runs the job's pass to its end in steps, checking for interrupts (and
-   reporting progress) in between. Returns 1 when done, 0 if the object is
+/* Runs the job's pass to its end in steps of `step` bytes, checking for
+   interrupts in between when due, and reporting progress every hundredth
+   of the total (at least 1 MiB). Returns 1 when done, 0 if the object is
    not covered. */
-static int native_steps(lm_call *c)
+static int native_steps(lm_call *c, size_t step)
 {
-    /* Steps of 16 MB, or a hundredth of the total for a progress bar. */
-    double step = LM_INTERRUPT_EVERY;
-    if (c->reporting && c->total / 100 < step) step = c->total / 100 > 1048576 ? c->total / 100 : 1048576;
+    double every = c->total / 100 > 1048576 ? c->total / 100 : 1048576;
+    double next_report = every;
     for (;;) {
-        int status = lm_native_step(c->job, (size_t) step);
+        int status = lm_native_step(c->job, step);
         if (status == LM_NATIVE_DONE) return 1;
         if (status == LM_NATIVE_UNCOVERED) return 0;
         if (status != LM_NATIVE_MORE) raise_native(c);
-        R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
-        if (c->reporting) report_progress(c, lowmem_native_bytes(c->job));
+        check_interrupt_due(c);
+        if (c->reporting) {
+            double done = lowmem_native_bytes(c->job);
+            if (done >= next_report) {
+                next_report = done + every;
+                report_progress(c, done);
+            }
+        }
     }
 }
 
@@ -399,6 +494,7 @@ static SEXP write_pending(void *data)
 {
     pending_write *w = (pending_write *) data;
     write_to_connection(w->c, w->p, w->n);
+    check_interrupt_due(w->c); /* the connection may be slow: a chunk may take long */
     return R_NilValue;
 }
 
@@ -443,7 +539,7 @@ static int native_stream(lm_call *c)
     R_pstream_format_t count = c->reporting ? c->type : R_pstream_binary_format;
     if (lowmem_native_begin(c->job, (int) count, NULL, 0) != LM_NATIVE_DONE) raise_native(c);
     c->reporting = 0;
-    if (!native_steps(c)) {
+    if (!native_steps(c, LM_COUNT_STEP)) {
         if (!lowmem_native_message(c->job, reason, sizeof reason)) strcpy(reason, "not covered");
         lowmem_native_free(c->job);
         c->job = NULL;
@@ -457,14 +553,13 @@ static int native_stream(lm_call *c)
     if (c->path) {
         status = lowmem_native_begin_file(c->job, (int) c->type, c->path, c->codec, c->level, c->chunk);
     } else {
-        c->chunk_vec = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) c->chunk));
-        c->write_call = PROTECT(write_chunk_call(c, c->chunk_vec));
+        reserve_chunk_vec(c); /* allocated at the first full chunk */
         c->token = PROTECT(R_MakeUnwindCont());
         status = lowmem_native_begin_callback(c->job, (int) c->type, c->chunk, native_write, c);
     }
     if (status != LM_NATIVE_DONE) raise_native(c);
     if (c->reporting) report_progress(c, 0);
-    if (!native_steps(c))
+    if (!native_steps(c, LM_STREAM_STEP))
         lm_abort("lowmem_error_internal",
                  "internal error: the native writer covered the object when counting but not when writing");
     if (c->reporting) report_done(c, lowmem_native_bytes(c->job));
@@ -494,9 +589,10 @@ static SEXP stream_body(void *data)
     if (c->path) {
         c->stream = lowmem_stream_file_new(c->path, c->codec, c->level, c->chunk);
     } else {
-        c->chunk_vec = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) c->chunk));
-        c->write_call = PROTECT(write_chunk_call(c, c->chunk_vec));
-        c->stream = lowmem_stream_chunks_new(RAW(c->chunk_vec), c->chunk);
+        size_t first = c->chunk < LM_FIRST_CHUNK ? c->chunk : LM_FIRST_CHUNK;
+        reserve_chunk_vec(c);
+        use_chunk_vec(c, Rf_allocVector(RAWSXP, (R_xlen_t) first));
+        c->stream = lowmem_stream_chunks_new(RAW(c->chunk_vec), first, c->chunk);
     }
     check_stream(c->stream); /* e.g. the file could not be created */
     c->since_check = 0;

@@ -556,3 +556,75 @@ test_that("a refhook is called as often as by base, with or without a progress b
     }
   }
 })
+
+# ---- a huge chunk_size --------------------------------------------------------
+
+# The chunk buffers start at 1 MiB and double up to chunk_size only as the
+# stream fills them: a short stream with a huge chunk_size allocates only
+# what it uses, from R's heap as in address space.
+test_that("a huge chunk_size to a connection allocates only what the stream uses", {
+  for (refhook in list(NULL, function(e) NULL)) { # the native writer and R's
+    con <- rawConnection(raw(0), "wb")
+    invisible(gc(reset = TRUE))
+    before <- gc()[2, 6]
+    lowmem::serialize(1:3, con, chunk_size = 2^31 - 1, refhook = refhook)
+    grew <- gc()[2, 6] - before # R's heap: the most Vcells used, in MB
+    expect_identical(rawConnectionValue(con), base::serialize(1:3, NULL))
+    close(con)
+    expect_lt(grew, 50)
+  }
+})
+
+test_that("a huge chunk_size runs in a process limited to less address space than a chunk", {
+  skip_on_os(c("windows", "mac", "solaris"))
+  skip_if(Sys.which("bash") == "", "no bash")
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  script <- file.path(dir, "huge.R")
+  writeLines(c(
+    "path <- file.path(commandArgs(TRUE)[[1]], 'x.rds')",
+    "run <- function(write) tryCatch({ write(); 'ok' }, error = conditionMessage)",
+    "huge <- 2^31 - 1",
+    "to_con <- function(x, hook) function() {",
+    "  con <- rawConnection(raw(0), 'wb'); on.exit(close(con))",
+    "  lowmem::serialize(x, con, chunk_size = huge, refhook = hook)",
+    "  stopifnot(identical(rawConnectionValue(con), serialize(x, NULL)))",
+    "}",
+    "to_file <- function(x, compress) function() {",
+    "  lowmem::serialize_to_file(x, path, compress = compress, chunk_size = huge)",
+    "  stopifnot(identical(readRDS(path), x))",
+    "}",
+    "cat(run(to_con(1:3, NULL)), run(to_con(1:3, function(e) NULL)),",
+    "    run(to_file(1:3, FALSE)), run(to_file(1:3, 'gzip')), sep = '\\n')"
+  ), script)
+  rscript <- file.path(R.home("bin"), "Rscript")
+  # 1.6 GB of address space: R starts in far less; a 2 GiB chunk does not fit.
+  command <- sprintf("ulimit -v 1600000; exec %s --vanilla %s %s",
+                     shQuote(rscript), shQuote(script), shQuote(dir))
+  out <- system2("bash", c("-c", shQuote(command)), stdout = TRUE, stderr = TRUE,
+                 env = paste0("R_LIBS=", shQuote(paste(.libPaths(), collapse = ":"))))
+  expect_identical(out, rep("ok", 4))
+})
+
+test_that("with a chunk_size above the first buffer, chunks are still exact", {
+  rec <- new.env()
+  rec$sizes <- integer()
+  suppressMessages(trace(
+    "write_chunk", where = asNamespace("lowmem"), print = FALSE,
+    tracer = bquote(assign("sizes", c(.(rec)$sizes, length(bytes)), envir = .(rec)))
+  ))
+  on.exit(suppressMessages(untrace("write_chunk", where = asNamespace("lowmem"))))
+  x <- list(runif(1e6), as.character(1:1e5))
+  expected <- base::serialize(x, NULL)
+  for (refhook in list(NULL, function(e) NULL)) {
+    rec$sizes <- integer()
+    con <- rawConnection(raw(0), "wb")
+    lowmem::serialize(x, con, chunk_size = 3e6 + 1, refhook = refhook)
+    expect_identical(rawConnectionValue(con), expected)
+    close(con)
+    n <- length(rec$sizes)
+    expect_identical(n, as.integer(ceiling(length(expected) / (3e6 + 1))))
+    expect_true(all(rec$sizes[-n] == 3e6 + 1))
+    expect_identical(sum(rec$sizes), length(expected))
+  }
+})

@@ -100,7 +100,7 @@ test_that("compressed files are read by readRDS() and decompress to the uncompre
   plain <- stream_file_bytes(plain_path)
   for (compress in list(TRUE, "gzip", "bzip2", "xz")) {
     codec <- if (isTRUE(compress)) "gzip" else compress
-    # Small chunks make many gzip members; R reads them as one stream.
+    # Small chunks make many gzip blocks, in one member (see below).
     for (chunk_size in list(4096, NULL)) {
       label <- sprintf("compress = %s, chunk_size = %s", deparse(compress),
                        if (is.null(chunk_size)) "default" else chunk_size)
@@ -117,6 +117,79 @@ test_that("compressed files are read by readRDS() and decompress to the uncompre
     }
   }
   expect_identical(stream_dir_entries(dir), c("packed.rds", "plain.rds"))
+})
+
+# A gzip file is one member, whatever the number of blocks: readers that
+# stop after the first member (gzcon(), memDecompress()) get the whole
+# stream. The trailer's length is the whole stream's: with a member per
+# block it would be the last block's.
+expect_one_gzip_member <- function(path, x, plain, label) {
+  bytes <- stream_file_bytes(path)
+  expect_identical(bytes[1:4], as.raw(c(0x1f, 0x8b, 0x08, 0x00)), label = label)
+  isize <- sum(as.integer(bytes[length(bytes) - 3:0]) * 256^(0:3))
+  expect_identical(isize, length(plain) %% 2^32, label = label)
+  expect_identical(memDecompress(bytes, "gzip"), plain, label = label)
+  expect_identical(unserialize(memDecompress(bytes, "gzip")), x, label = label)
+  con <- gzcon(file(path, "rb"))
+  expect_identical(readRDS(con), x, label = label) # (readRDS() leaves con open)
+  close(con)
+  expect_identical(stream_read_all(gzcon(file(path, "rb"))), plain, label = label)
+  expect_identical(readRDS(path), x, label = label)
+  if (nzchar(Sys.which("gzip"))) {
+    expect_identical(system2("gzip", c("-t", shQuote(path))), 0L, label = label)
+  }
+}
+
+test_that("a gzip file of many blocks is one gzip member that every reader reads", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- file.path(dir, "x.rds")
+  x <- plain_object()
+  plain <- base::serialize(x, NULL)
+  expect_gt(length(plain), 100 * 4096)
+  for (refhook in list(NULL, function(e) NULL)) { # the native writer and R's
+    for (chunk_size in list(4096, 65536 + 7, NULL)) {
+      label <- sprintf("chunk_size = %s, %s writer", format(chunk_size),
+                       if (is.null(refhook)) "native" else "R's")
+      args <- list(x, path, compress = "gzip", refhook = refhook)
+      if (!is.null(chunk_size)) args$chunk_size <- chunk_size
+      do.call(serialize_to_file, args)
+      expect_one_gzip_member(path, x, plain, label)
+    }
+  }
+  expect_identical(stream_dir_entries(dir), "x.rds")
+})
+
+test_that("empty, tiny and block-sized gzip streams are one member", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- file.path(dir, "x.rds")
+  # raw(n) serializes to 31 + n bytes (version 3): 12257 bytes make three
+  # blocks of 4096 exactly, so the final block is empty.
+  expect_length(base::serialize(raw(12257), NULL), 3 * 4096)
+  objects <- list(NULL, 1L, list(), "", raw(12257), raw(4096 - 31), raw(4096 - 30))
+  for (x in objects) {
+    for (refhook in list(NULL, function(e) NULL)) {
+      label <- sprintf("%s, %s writer", paste(deparse(x), collapse = "")[1],
+                       if (is.null(refhook)) "native" else "R's")
+      serialize_to_file(x, path, compress = "gzip", chunk_size = 4096, refhook = refhook)
+      expect_one_gzip_member(path, x, base::serialize(x, NULL), substr(label, 1, 60))
+    }
+  }
+})
+
+test_that("gzip levels 0 and 9 are one member; level 0 stores", {
+  dir <- stream_new_dir()
+  on.exit(unlink(dir, recursive = TRUE))
+  path <- file.path(dir, "x.rds")
+  x <- plain_object()
+  plain <- base::serialize(x, NULL)
+  for (level in c(0, 9)) {
+    serialize_to_file(x, path, compress = "gzip", compression_level = level, chunk_size = 65536)
+    expect_one_gzip_member(path, x, plain, paste("level", level))
+    if (level == 0) expect_gt(file.size(path), length(plain))
+    if (level == 9) expect_lt(file.size(path), length(plain) / 2)
+  }
 })
 
 test_that("compression levels 1 and 9 are read back", {
@@ -378,7 +451,7 @@ test_that("an interrupt (elapsed time limit) mid-stream leaves the old file and 
   # 800 MB of stream from 8 MB of memory (a vector is written out at each
   # of its occurrences), cheap to gzip. The time limit is armed from the
   # refhook, so it certainly fires mid-stream, at lowmem's next interrupt
-  # check (every 16 MB of output).
+  # check (every 50 ms).
   zeros <- numeric(1e6)
   x <- list(new.env(), rep(list(zeros), 100))
   seen <- NULL
@@ -432,6 +505,51 @@ test_that("an interrupt mid-stream of the native writer leaves the old file and 
     expect_identical(stream_dir_entries(dir), "x.rds")
   }
   expect_usable_session(dir)
+})
+
+# Interrupt checks go by time, not bytes: xz at level 9 takes seconds per
+# MB, and a check per 16 MB honoured a 0.05 s limit after 96 MB (R looks at
+# the clock only at every sixth check). Here 24 MB of doubles, which take
+# xz -9 many seconds, must stop soon after the limit: lowmem measured 0.3-0.4 s
+# on a machine loaded five times over; the bound is generous.
+test_that("a time limit is honoured soon while a slow codec runs, in both writers", {
+  dir <- stream_new_dir()
+  on.exit({
+    setTimeLimit()
+    unlink(dir, recursive = TRUE)
+  })
+  path <- file.path(dir, "x.rds")
+  old <- old_file(path)
+  doubles <- runif(3e6)
+  armed <- NULL
+  arm <- function() {
+    armed <<- proc.time()[["elapsed"]]
+    setTimeLimit(elapsed = 0.05, transient = TRUE)
+  }
+  writers <- list(
+    "R's" = function() serialize_to_file(list(new.env(), doubles), path, compress = "xz",
+                                         compression_level = 9,
+                                         refhook = function(e) { arm(); NULL }),
+    native = function() .Call(
+      lowmem:::C_lowmem_serialize_file, doubles, path, 3L, 9L, 0L, NULL, NULL, 1048576,
+      function(done, total) if (done > 0 && is.null(armed)) arm()
+    )
+  )
+  for (name in names(writers)) {
+    armed <- NULL
+    err <- tryCatch(writers[[name]](), error = function(e) e)
+    stopped <- proc.time()[["elapsed"]]
+    setTimeLimit()
+    expect_false(is.null(armed), label = name)
+    expect_true(inherits(err, "error"), label = paste(name, "writer stopped with an error"))
+    if (inherits(err, "error")) {
+      expect_match(conditionMessage(err), "reached elapsed time limit", fixed = TRUE,
+                   label = paste(name, "writer"))
+    }
+    expect_lt(stopped - armed, 5, label = paste(name, "writer: seconds from the limit to the stop"))
+    expect_identical(stream_file_bytes(path), old, label = name)
+    expect_identical(stream_dir_entries(dir), "x.rds", label = name)
+  }
 })
 
 # The last progress report comes once the file is in place: a failure

@@ -199,17 +199,47 @@ pub unsafe extern "C" fn lowmem_stream_blocks_move(stream: *mut Stream, buf: *mu
     }
 }
 
-/// A stream that collects bytes in chunks of `len` bytes at `buf`, for C to
-/// write out.
+/// A stream that collects bytes in chunks of `chunk` bytes, for C to write
+/// out, in `len` bytes at `buf`; when those are full short of a chunk
+/// ([`lowmem_stream_fill`] takes nothing), C moves them into a larger buffer
+/// with [`lowmem_stream_chunks_move`].
 ///
 /// # Safety
 /// As for [`lowmem_stream_slice_new`]: `buf` points to `len` writable bytes
-/// that outlive the handle.
+/// that outlive the handle (or until they are moved).
 #[no_mangle]
-pub unsafe extern "C" fn lowmem_stream_chunks_new(buf: *mut u8, len: usize) -> *mut Stream {
+pub unsafe extern "C" fn lowmem_stream_chunks_new(buf: *mut u8, len: usize, chunk: usize) -> *mut Stream {
     // SAFETY: forwarded to the caller's guarantee.
     let slice = unsafe { borrowed_buffer(buf, len) };
-    Stream::boxed(Target::Chunks(ChunkBuffer::new(slice)), None)
+    Stream::boxed(Target::Chunks(ChunkBuffer::new(slice, chunk)), None)
+}
+
+/// Moves a chunk stream's bytes into `len` bytes at `buf`, where it
+/// collects from now on (the old buffer is no longer used). 0 on success,
+/// -1 if `buf` cannot hold them (the stream then carries the error).
+///
+/// # Safety
+/// `stream` is a live handle; `buf` points to `len` writable bytes that
+/// outlive the handle (or until they are moved again).
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_stream_chunks_move(stream: *mut Stream, buf: *mut u8, len: usize) -> c_int {
+    // SAFETY: see `handle`.
+    let Some(stream) = (unsafe { handle(stream) }) else {
+        return FAILED;
+    };
+    // SAFETY: forwarded to the caller's guarantee.
+    let bigger = unsafe { borrowed_buffer(buf, len) };
+    let Target::Chunks(chunks) = &mut stream.target else {
+        stream.error = Some(Error::Internal("not a chunk stream".into()));
+        return FAILED;
+    };
+    match chunks.move_to(bigger) {
+        Ok(()) => OK,
+        Err(e) => {
+            stream.error = Some(Error::Internal(e.into()));
+            FAILED
+        }
+    }
 }
 
 /// Copies as much of `len` bytes at `buf` as fits into a chunk stream's
@@ -425,7 +455,7 @@ mod tests {
         let mut drained = Vec::new();
         let mut mem = [0u8; 4];
         unsafe {
-            let s = lowmem_stream_chunks_new(mem.as_mut_ptr(), mem.len());
+            let s = lowmem_stream_chunks_new(mem.as_mut_ptr(), mem.len(), mem.len());
             let mut rest: &[u8] = b"abcdefghij";
             while !rest.is_empty() {
                 let took = lowmem_stream_fill(s, rest.as_ptr(), rest.len());

@@ -26,6 +26,13 @@ use crate::error::{Error, Result};
 use crate::rapi::Sexp;
 use crate::sink::{CallbackSink, FileSink, Sink, WriteFn};
 
+/// A compressed file takes the stream in pieces of any size (its codec keeps
+/// its own blocks), so it is staged in slices of at most this much: a step
+/// of the walk then hands the codec a bounded amount of work, and control
+/// comes back to C, which checks for interrupts, at least that often
+/// however slow the codec (xz at level 9 takes about a second per MB).
+const CODEC_SLICE: usize = 64 * 1024;
+
 /// Status codes shared with `src/lowmem.h`.
 pub const DONE: c_int = 0;
 pub const MORE: c_int = 1;
@@ -270,8 +277,10 @@ pub unsafe extern "C" fn lowmem_native_begin_file(
 ) -> c_int {
     // SAFETY: forwarded to the caller's guarantee.
     let path = unsafe { crate::ffi::c_path(path) };
+    // Codec 0 (none) is written by direct I/O, from whole staged chunks.
+    let staging = if codec == 0 { chunk } else { chunk.min(CODEC_SLICE) };
     with_job(job, |job| {
-        job.stream_to(format, chunk, || Ok(Box::new(FileSink::from_c(path, codec, level, chunk)?)))
+        job.stream_to(format, staging, || Ok(Box::new(FileSink::from_c(path, codec, level, chunk)?)))
     })
 }
 

@@ -6,7 +6,10 @@
 //! through C), exactly `chunk` bytes at a time; the last write holds the
 //! rest. The buffer never grows: a [`Dest::take`] asks for at most
 //! [`Dest::room`] bytes (the encoders cut longer vectors and strings into
-//! pieces), so it always fits once the full chunks are out.
+//! pieces), so it always fits once the full chunks are out. It starts at
+//! [`FIRST`] (plus the room) and doubles up to a chunk only as the stream
+//! fills it: a short stream with a huge `chunk_size` maps only what it
+//! uses, in address space as in memory.
 
 use super::encode::{Dest, MIN_ROOM};
 use crate::error::{Error, Result};
@@ -16,6 +19,10 @@ use crate::sink::{Pages, Sink};
 /// at once. Also the most bytes moved back to the start of the buffer
 /// after each chunk goes out (6% of a 1 MiB chunk).
 pub const ROOM: usize = 64 * 1024;
+
+/// The staging buffer's first size (plus [`ROOM`]), if the chunk is larger:
+/// the default chunk, so that it never grows.
+pub const FIRST: usize = 1 << 20;
 
 pub struct Staged {
     /// Page-aligned: with a chunk size that is a multiple of the page size,
@@ -34,9 +41,23 @@ impl Staged {
     /// only if the buffer cannot be allocated.
     pub fn new(sink: Box<dyn Sink>, chunk: usize) -> Result<Staged> {
         let chunk = chunk.max(1);
-        let capacity = chunk.checked_add(ROOM).ok_or(Error::OutOfMemory { bytes: u64::MAX })?;
-        let buf = Pages::new(capacity)?;
+        chunk.checked_add(ROOM).ok_or(Error::OutOfMemory { bytes: u64::MAX })?;
+        let buf = Pages::new(chunk.min(FIRST) + ROOM)?;
         Ok(Staged { buf, len: 0, chunk, flushed: 0, sink })
+    }
+
+    /// Doubles the buffer (at most to a chunk plus the room), keeping what
+    /// it holds. Only while less than a chunk is staged: growth stops at the
+    /// chunk, whatever the size of the stream.
+    fn grow(&mut self) -> Result<()> {
+        let now = self.buf.len() - ROOM;
+        if now >= self.chunk {
+            return Err(Error::Internal("the staging buffer cannot grow past a chunk".into()));
+        }
+        let mut bigger = Pages::new(now.saturating_mul(2).min(self.chunk) + ROOM)?;
+        bigger[..self.len].copy_from_slice(&self.buf[..self.len]);
+        self.buf = bigger;
+        Ok(())
     }
 
     /// Writes out every full chunk, and moves what is left to the start.
@@ -74,6 +95,9 @@ impl Dest for Staged {
             self.flush_chunks()?;
             if n > ROOM {
                 return Err(Error::Internal(format!("a piece of {n} bytes is larger than the staging room")));
+            }
+            while self.len + n > self.buf.len() {
+                self.grow()?;
             }
         }
         let start = self.len;
@@ -207,5 +231,37 @@ mod tests {
         }
         let mut enc = Xdr(Staged::new(Box::new(Failing), 4).unwrap());
         assert!(enc.doubles(&vec![1.0; 100_000]).is_err());
+    }
+
+    #[test]
+    fn the_buffer_grows_to_a_chunk_only_as_the_stream_fills_it() {
+        // A tiny stream with a huge chunk maps the first size only.
+        let (mut dest, log) = staged(usize::MAX - ROOM);
+        assert_eq!(dest.buf.len(), FIRST + ROOM);
+        let mut enc = Xdr(dest);
+        enc.int(3).unwrap();
+        dest = enc.0;
+        dest.finish().unwrap();
+        assert_eq!(log.borrow().writes, vec![3i32.to_be_bytes().to_vec()]);
+        // A stream longer than a chunk of 4 MiB grows to the chunk, and no more.
+        let chunk = 4 * FIRST + 3;
+        let doubles: Vec<f64> = (0..2_000_000).map(|i| i as f64).collect();
+        let (dest, log) = staged(chunk);
+        let mut enc = Xdr(dest);
+        enc.doubles(&doubles).unwrap();
+        let grown = enc.0.buf.len();
+        assert!(grown > chunk && grown <= chunk + ROOM, "{grown}");
+        enc.doubles(&doubles).unwrap();
+        assert_eq!(enc.0.buf.len(), grown, "no growth past a chunk");
+        enc.0.finish().unwrap();
+        let log = log.borrow();
+        let (last, full) = log.writes.split_last().unwrap();
+        assert!(full.iter().all(|w| w.len() == chunk));
+        assert_eq!(full.len(), 2 * 16_000_000 / chunk);
+        let all: Vec<u8> = log.writes.concat();
+        assert_eq!(all.len(), 32_000_000);
+        assert!(!last.is_empty());
+        let want = expected(|e| { e.doubles(&doubles)?; e.doubles(&doubles) }, all.len());
+        assert!(all == want);
     }
 }

@@ -5,21 +5,41 @@
 /// connections that is C code, since writing to a connection can raise an R
 /// error, which must never unwind through Rust frames) and then clears it.
 /// The memory is the owner's too: for connections, an R raw vector that is
-/// handed to `writeBin()` as it is, without a copy.
+/// handed to `writeBin()` as it is, without a copy. It may start shorter
+/// than a chunk, so that a short stream with a huge `chunk_size` allocates
+/// only what it uses: when it is full short of a chunk, the owner moves the
+/// bytes into a larger buffer ([`ChunkBuffer::move_to`]).
 #[derive(Debug)]
 pub struct ChunkBuffer<'a> {
     buf: &'a mut [u8],
+    chunk: usize,
     len: usize,
     total: u64,
 }
 
 impl<'a> ChunkBuffer<'a> {
-    /// Chunks of `buf.len()` bytes (an empty `buf` takes nothing).
-    pub fn new(buf: &'a mut [u8]) -> Self {
-        Self { buf, len: 0, total: 0 }
+    /// Chunks of `chunk` bytes, collected in `buf` (an empty `buf` takes
+    /// nothing); a `buf` longer than a chunk is used up to a chunk.
+    pub fn new(buf: &'a mut [u8], chunk: usize) -> Self {
+        let chunk = chunk.max(1);
+        let buf = if buf.len() > chunk { &mut buf[..chunk] } else { buf };
+        Self { buf, chunk, len: 0, total: 0 }
     }
 
-    /// Copies as much of `bytes` as fits; returns how many bytes it took.
+    /// Moves the buffered bytes into `bigger` and collects in it from now
+    /// on. Fails, leaving everything as it was, if `bigger` cannot hold them.
+    pub fn move_to(&mut self, bigger: &'a mut [u8]) -> Result<(), &'static str> {
+        if bigger.len() < self.len {
+            return Err("the new chunk buffer is shorter than what it must hold");
+        }
+        let bigger = if bigger.len() > self.chunk { &mut bigger[..self.chunk] } else { bigger };
+        bigger[..self.len].copy_from_slice(&self.buf[..self.len]);
+        self.buf = bigger;
+        Ok(())
+    }
+
+    /// Copies as much of `bytes` as fits; returns how many bytes it took
+    /// (0 when the buffer is full: drain a chunk, or move to a larger one).
     pub fn fill(&mut self, bytes: &[u8]) -> usize {
         let take = bytes.len().min(self.buf.len() - self.len);
         self.buf[self.len..self.len + take].copy_from_slice(&bytes[..take]);
@@ -28,8 +48,9 @@ impl<'a> ChunkBuffer<'a> {
         take
     }
 
+    /// A whole chunk is buffered: it is due for writing.
     pub fn is_full(&self) -> bool {
-        self.len == self.buf.len()
+        self.len == self.chunk
     }
 
     /// The buffered bytes, to be written out by the owner.
@@ -55,7 +76,7 @@ mod tests {
     /// Drains like the C side does and returns the chunks written.
     fn drain_all(chunk: usize, pieces: &[&[u8]]) -> Vec<Vec<u8>> {
         let mut mem = vec![0u8; chunk];
-        let mut cb = ChunkBuffer::new(&mut mem);
+        let mut cb = ChunkBuffer::new(&mut mem, chunk);
         let mut out = Vec::new();
         for piece in pieces {
             let mut rest = *piece;
@@ -83,11 +104,28 @@ mod tests {
     #[test]
     fn never_holds_more_than_its_memory() {
         let mut mem = [0u8; 3];
-        let mut cb = ChunkBuffer::new(&mut mem);
+        let mut cb = ChunkBuffer::new(&mut mem, 3);
         assert_eq!(cb.fill(b"abcdef"), 3);
         assert!(cb.is_full());
         assert_eq!(cb.fill(b"x"), 0);
         assert_eq!(cb.total(), 3);
         assert_eq!(&mem, b"abc");
+    }
+
+    #[test]
+    fn a_short_buffer_moves_into_a_larger_one_until_a_chunk_fits() {
+        let mut small = [0u8; 2];
+        let mut big = vec![0u8; 8];
+        let mut cb = ChunkBuffer::new(&mut small, 5);
+        assert_eq!(cb.fill(b"abc"), 2);
+        assert!(!cb.is_full(), "full short of a chunk: not due");
+        assert_eq!(cb.fill(b"c"), 0);
+        let mut tiny = [0u8; 1];
+        assert!(cb.move_to(&mut tiny).is_err());
+        cb.move_to(&mut big).unwrap();
+        assert_eq!(cb.fill(b"cdefg"), 3, "used up to a chunk");
+        assert!(cb.is_full());
+        assert_eq!(cb.pending(), b"abcde");
+        assert_eq!(cb.total(), 5);
     }
 }
