@@ -1,4 +1,4 @@
-# Memory tracking (issue 5): mem_peak() and mem_timeline().
+# Memory tracking: mem_peak() and mem_timeline().
 #
 # The numbers come from Linux's /proc/self (read in Rust, src/rust/src/mem):
 # the resident set size (RSS) and its high-water mark (VmHWM), which writing

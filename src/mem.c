@@ -1,5 +1,5 @@
 /*
- * Memory tracking (issue 5): R's side of the Rust sampler and /proc readers.
+ * Memory tracking: R's side of the Rust sampler and /proc readers.
  *
  * The sampler thread lives in Rust and never calls R. Its handle is owned by
  * an R external pointer whose finalizer stops, joins and frees it, so even a

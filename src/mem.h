@@ -1,4 +1,4 @@
-/* Memory tracking (issue 5): the C ABI of the Rust module
+/* Memory tracking: the C ABI of the Rust module
    src/rust/src/mem/ffi.rs, and the .Call entry points of src/mem.c. */
 #ifndef LOWMEM_MEM_H
 #define LOWMEM_MEM_H

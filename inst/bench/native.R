@@ -1,4 +1,4 @@
-# Benchmark of the native writer (issue 4): serialize(x, NULL) and
+# Benchmark of the native writer: serialize(x, NULL) and
 # serialized_size() against base R and against the floor, each run in a
 # fresh Rscript.
 #

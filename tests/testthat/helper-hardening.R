@@ -1,4 +1,4 @@
-# Helpers for test-hardening.R (issue 6). Every name starts with `hardening_`
+# Helpers for test-hardening.R. Every name starts with `hardening_`
 # so that nothing here collides with the other helper files, which testthat
 # sources into the same environment.
 

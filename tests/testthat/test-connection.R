@@ -1,5 +1,5 @@
 # lowmem::serialize(x, connection): streamed in chunks, byte-identical to
-# base::serialize(x, connection) (issue 3). Helpers: helper-stream.R.
+# base::serialize(x, connection). Helpers: helper-stream.R.
 
 # ---- byte identity, every connection type, every format -----------------
 

@@ -1,5 +1,5 @@
 # serialize_to_file(): what saveRDS() writes, streamed in chunks, and all or
-# nothing (issue 3). Helpers: helper-stream.R.
+# nothing. Helpers: helper-stream.R.
 
 # An object without environments, so that readRDS() gives back an identical one.
 plain_object <- function() {

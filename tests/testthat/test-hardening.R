@@ -1,4 +1,4 @@
-# Hardening (issue 6): fork safety, leaks, interrupts, memory pressure and
+# Hardening: fork safety, leaks, interrupts, memory pressure and
 # long vectors. Helpers are in helper-hardening.R.
 
 # A ~100 KB object for the leak tests: a double vector, strings and a

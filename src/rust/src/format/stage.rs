@@ -1,5 +1,5 @@
 //! A destination that streams: the native writer's output for files and
-//! connections (issue 3).
+//! connections.
 //!
 //! The encoders write into one staging buffer of `chunk + ROOM` bytes, and
 //! every full chunk goes on to a [`Sink`] (a file, a codec, a connection
