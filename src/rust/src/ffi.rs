@@ -1,4 +1,5 @@
-//! The C ABI of the Rust core: the only place with `unsafe` FFI.
+//! The C ABI of the sinks (`src/lowmem.h`); the native writer's is in
+//! `format::job` and `format::session`, the memory tools' in `mem::ffi`.
 //!
 //! The C side of the package (`src/serialize.c`) drives R's `R_Serialize` and
 //! forwards each `OutBytes`/`OutChar` call to [`lowmem_stream_write`]. Rust
