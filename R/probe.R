@@ -17,9 +17,13 @@ probe_objects <- function() {
     for (i in seq_along(values)) x[[i]] <- values[[i]]
     x
   }
-  utf8 <- "caf\u00e9"
+  # Made at run time, not written as literals: the package's code is
+  # unserialized from its lazy-load database, which in a session whose
+  # native encoding is not the install's would translate (and warn about)
+  # literal strings that are not ASCII.
+  utf8 <- intToUtf8(c(0x63, 0x61, 0x66, 0xe9))
   latin1 <- iconv(utf8, "UTF-8", "latin1")
-  bytes <- "\xff\xfe"
+  bytes <- rawToChar(as.raw(c(0xff, 0xfe)))
   Encoding(bytes) <- "bytes"
   list(
     "grown double vector" = grown(double(), as.double(1:40)),

@@ -71,3 +71,16 @@ test_that("the probes cover grown vectors, encodings, S4, ALTREP, compact row na
   expect_identical(Encoding(objects[["strings in every encoding"]])[2:4], c("UTF-8", "latin1", "bytes"))
   expect_identical(.row_names_info(objects[["data frame (compact row names)"]], type = 0L), c(NA, -3L))
 })
+
+test_that("the probes load quietly in a session whose native encoding is not UTF-8", {
+  skip_on_os("windows")
+  rscript <- file.path(R.home("bin"), "Rscript")
+  code <- paste(
+    "w <- character(); withCallingHandlers(loadNamespace('lowmem'),",
+    "warning = function(c) { w <<- c(w, conditionMessage(c)); invokeRestart('muffleWarning') });",
+    "cat(length(w), is.null(lowmem:::native_status()$refusal), l10n_info()[['UTF-8']], sep = ' ')"
+  )
+  out <- system2(rscript, c("--vanilla", "-e", shQuote(code)), stdout = TRUE, stderr = TRUE,
+                 env = c("LC_ALL=C", "LANG=C", paste0("R_LIBS=", paste(.libPaths(), collapse = ":"))))
+  expect_identical(tail(out, 1), paste("0", is.null(lowmem:::native_status()$refusal), "FALSE"))
+})
