@@ -23,6 +23,7 @@ static const R_CallMethodDef call_methods[] = {
     {"lowmem_native_probe", (DL_FUNC) &lowmem_native_probe, 3},
     {"lowmem_session_configure", (DL_FUNC) &lowmem_session_configure, 2},
     {"lowmem_native_status", (DL_FUNC) &lowmem_native_status, 0},
+    {"lowmem_tap_mode", (DL_FUNC) &lowmem_tap_mode, 1},
     {NULL, NULL, 0}
 };
 
