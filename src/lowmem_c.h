@@ -52,11 +52,12 @@ struct Job *lm_native_job(SEXP object, int version, char *reason, size_t size);
    error is raised here, in C, never from under the step's Rust frames. */
 int lm_native_step(struct Job *job, size_t budget);
 /* The job's counting pass in `type`, checking for interrupts, and, where
-   the session needs it, the tap before (native.c): 1 if the native writer
-   covers `object` (the job's), with the size in *bytes; 0 with the reason
-   in `reason` if R's writer must write it. Raises the job's errors. */
+   the session needs it, the tap (native.c; not for a binary size, which
+   `size_only` says is all that is wanted): 1 if the native writer covers
+   `object` (the job's), with the size in *bytes; 0 with the reason in
+   `reason` if R's writer must write it. Raises the job's errors. */
 int lm_native_count(struct Job *job, SEXP object, int version, R_pstream_format_t type,
-                    double *bytes, char *reason, size_t size);
+                    int size_only, double *bytes, char *reason, size_t size);
 SEXP lowmem_last_stream_path(void);
 /* The states the job's last finished pass must find alive in the next one
    (lowmem_native_pin), in a new list for the caller to protect. */

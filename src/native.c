@@ -228,9 +228,11 @@ static void count_begin(NativeJob *job, R_pstream_format_t type)
 }
 
 int lm_native_count(NativeJob *job, SEXP object, int version, R_pstream_format_t type,
-                    double *bytes, char *reason, size_t size)
+                    int size_only, double *bytes, char *reason, size_t size)
 {
-    int tap = lowmem_native_tap_wanted(job);
+    int ascii = type == R_pstream_ascii_format || type == R_pstream_asciihex_format;
+    /* A binary size does not depend on flags words: no tap for it. */
+    int tap = (!size_only || ascii) && lowmem_native_tap_wanted(job);
     /* Coverage first, in binary (O(nodes)): an object the native writer
        does not cover is not tapped. Binary sizes do not depend on flags
        words, ASCII ones do (decimal text): those count after the tap. */
@@ -239,7 +241,7 @@ int lm_native_count(NativeJob *job, SEXP object, int version, R_pstream_format_t
     *bytes = lowmem_native_bytes(job);
     if (tap) {
         if (!tap_pass(job, object, version, reason, size)) return 0;
-        if (type == R_pstream_ascii_format || type == R_pstream_asciihex_format) {
+        if (ascii) {
             count_begin(job, type);
             if (!count_steps(job, reason, size))
                 lm_abort("lowmem_error_internal",
@@ -353,7 +355,7 @@ static SEXP native_body(void *data)
     double n;
     if (!lm_native_count(c->job, c->object, c->version,
                          c->want == WANT_PATH ? R_pstream_binary_format : c->type,
-                         &n, c->reason, sizeof c->reason))
+                         c->want == WANT_SIZE, &n, c->reason, sizeof c->reason))
         return R_NilValue;
     c->covered = 1;
     if (c->want != WANT_RAW)
