@@ -95,12 +95,13 @@ int lowmem_native_begin_callback(NativeJob *job, int format, size_t chunk,
                                  lowmem_write_fn write, void *ctx);
 /* The tap (src/rust/src/format/tap.rs; native.c): 1 if the job learns the
    GROWABLE bits from R's own writer before its native passes. Then
-   tap_begin (DONE or FAILED), R's native-binary stream of the object into
+   tap_begin (DONE or FAILED; `capture` as for lowmem_native_new, of
+   version 3: the tap's version), R's native-binary version-3 stream of the object into
    tap_bytes (which never fails: failures are kept), and tap_end: DONE (the
    native passes write the bits R wrote), UNCOVERED (the streams differ
    otherwise: the message says where) or FAILED (an error). */
 int lowmem_native_tap_wanted(NativeJob *job);
-int lowmem_native_tap_begin(NativeJob *job);
+int lowmem_native_tap_begin(NativeJob *job, const unsigned char *capture, size_t capture_len);
 void lowmem_native_tap_bytes(NativeJob *job, const unsigned char *buf, size_t len);
 int lowmem_native_tap_end(NativeJob *job);
 /* Taps run in this session; when taps run (0 where needed, 1 always, 2

@@ -56,7 +56,7 @@ int lm_native_step(struct Job *job, size_t budget);
    `size_only` says is all that is wanted): 1 if the native writer covers
    `object` (the job's), with the size in *bytes; 0 with the reason in
    `reason` if R's writer must write it. Raises the job's errors. */
-int lm_native_count(struct Job *job, SEXP object, int version, R_pstream_format_t type,
+int lm_native_count(struct Job *job, SEXP object, R_pstream_format_t type,
                     int size_only, double *bytes, char *reason, size_t size);
 SEXP lowmem_last_stream_path(void);
 /* The states the job's last finished pass must find alive in the next one

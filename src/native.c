@@ -176,15 +176,23 @@ static void tap_char(R_outpstream_t out, int ch)
 }
 
 /* Runs the tap over `object` (the job's object) with R's writer in
-   native binary and `version`. Returns 1 if R's stream is the native
-   writer's (but for the GROWABLE bits it learnt), 0 with the reason if
-   not; raises the job's error if it has one. */
-static int tap_pass(NativeJob *job, SEXP object, int version, char *reason, size_t size)
+   native binary. Returns 1 if R's stream is the native writer's (but for
+   the GROWABLE bits it learnt), 0 with the reason if not; raises the
+   job's error if it has one. The tap writes version 3 whatever version
+   the job writes: flags words are the same in both, and in version 2
+   R's writer reads ALTREP vectors through their data pointers, which
+   expands a compact sequence in memory (version 3 writes its state). */
+static int tap_pass(NativeJob *job, SEXP object, char *reason, size_t size)
 {
     struct R_outpstream_st out;
     tap_call t = {job, 0};
-    if (lowmem_native_tap_begin(job) != LM_NATIVE_DONE) lm_native_raise(job, "tap");
-    R_InitOutPStream(&out, (R_pstream_data_t) &t, R_pstream_binary_format, version,
+    capture header;
+    if (!capture_header(3, &header)) {
+        snprintf(reason, size, "unexpected header");
+        return 0;
+    }
+    if (lowmem_native_tap_begin(job, header.bytes, header.len) != LM_NATIVE_DONE) lm_native_raise(job, "tap");
+    R_InitOutPStream(&out, (R_pstream_data_t) &t, R_pstream_binary_format, 3,
                      tap_char, tap_bytes, NULL, R_NilValue);
     R_Serialize(object, &out);
     switch (lowmem_native_tap_end(job)) {
@@ -227,7 +235,7 @@ static void count_begin(NativeJob *job, R_pstream_format_t type)
     if (lowmem_native_begin(job, (int) type, NULL, 0) != LM_NATIVE_DONE) lm_native_raise(job, "begin");
 }
 
-int lm_native_count(NativeJob *job, SEXP object, int version, R_pstream_format_t type,
+int lm_native_count(NativeJob *job, SEXP object, R_pstream_format_t type,
                     int size_only, double *bytes, char *reason, size_t size)
 {
     int ascii = type == R_pstream_ascii_format || type == R_pstream_asciihex_format;
@@ -240,7 +248,7 @@ int lm_native_count(NativeJob *job, SEXP object, int version, R_pstream_format_t
     if (!count_steps(job, reason, size)) return 0;
     *bytes = lowmem_native_bytes(job);
     if (tap) {
-        if (!tap_pass(job, object, version, reason, size)) return 0;
+        if (!tap_pass(job, object, reason, size)) return 0;
         if (ascii) {
             count_begin(job, type);
             if (!count_steps(job, reason, size))
@@ -353,7 +361,7 @@ static SEXP native_body(void *data)
        not depend on the format, so the diagnostic counts in binary
        (O(nodes), no number formatting). */
     double n;
-    if (!lm_native_count(c->job, c->object, c->version,
+    if (!lm_native_count(c->job, c->object,
                          c->want == WANT_PATH ? R_pstream_binary_format : c->type,
                          c->want == WANT_SIZE, &n, c->reason, sizeof c->reason))
         return R_NilValue;

@@ -400,7 +400,7 @@ static int native_stream(lm_call *c)
     /* The total for a progress bar is the stream's size in its format. */
     R_pstream_format_t count = c->progress != R_NilValue ? c->type : R_pstream_binary_format;
     double total;
-    if (!lm_native_count(c->job, c->object, c->version, count, 0, &total, reason, sizeof reason)) {
+    if (!lm_native_count(c->job, c->object, count, 0, &total, reason, sizeof reason)) {
         lowmem_native_free(c->job);
         c->job = NULL;
         return note_path(0, reason);

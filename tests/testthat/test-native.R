@@ -280,10 +280,18 @@ test_that("ALTREP wrappers: with metadata, without, over compact sequences", {
 test_that("a list nested 200000 deep serializes (R's own writer cannot)", {
   deep <- NULL
   for (i in 1:200000) deep <- list(deep)
-  expect_identical(as.character(lowmem:::serialize_path(deep)), lm_writer("native"))
   # (expect_error() does not see stack-overflow errors; tryCatch does.)
   base_result <- tryCatch(base::serialize(deep, NULL), error = function(e) e)
   expect_s3_class(base_result, "stackOverflowError")
+  if (isTRUE(lowmem:::native_status()$tap)) {
+    # Where the native writer learns the GROWABLE bits from R's own writer
+    # (the tap: a build without LEVELS on R 4.5), it writes only what R's
+    # writer can: R's error, as base R's.
+    ours <- tryCatch(lowmem::serialize(deep, NULL), error = function(e) e)
+    expect_s3_class(ours, "stackOverflowError")
+    skip("the tap runs R's writer, which cannot write this list")
+  }
+  expect_identical(as.character(lowmem:::serialize_path(deep)), lm_writer("native"))
   bytes <- lowmem::serialize(deep, NULL)
   expect_identical(length(bytes), 23L + 200000L * 8L + 4L)
   expect_identical(lowmem::serialized_size(deep), as.double(length(bytes)))

@@ -127,13 +127,14 @@ impl Job {
         Walk::new(self.root, self.header.clone(), self.rules).with_grown(Rc::clone(&self.grown))
     }
 
-    /// Starts a tap: the walker's ops (in native binary, whatever the
-    /// format asked for: the flags words are the same in every format)
-    /// against R's stream, which C feeds in.
-    fn tap_begin(&mut self) {
+    /// Starts a tap: the walker's ops (in native binary and version 3,
+    /// with `header`, whatever the job writes: the flags words are the
+    /// same in every format and version) against R's stream, which C
+    /// feeds in.
+    fn tap_begin(&mut self, header: Header) {
         self.pass = None;
         self.grown = Rc::default();
-        let walk = Walk::new(self.root, self.header.clone(), self.rules);
+        let walk = Walk::new(self.root, header, self.rules);
         self.tap = Some(Tap::new(walk, tap::mode() == tap::Mode::Fail));
         self.tap_error = false;
         self.message = None;
@@ -368,15 +369,24 @@ pub unsafe extern "C" fn lowmem_native_tap_wanted(job: *mut Job) -> c_int {
 }
 
 /// Starts a tap; C then runs R's writer over the object in native binary
-/// with the job's version, hands every byte to [`lowmem_native_tap_bytes`]
+/// and version 3 (`capture`: R's serialization of `NULL` so, as for
+/// [`lowmem_native_new`]), hands every byte to [`lowmem_native_tap_bytes`]
 /// and ends with [`lowmem_native_tap_end`]. Returns DONE or FAILED.
 ///
 /// # Safety
-/// `job` is a live handle.
+/// `job` is a live handle; `capture` points to `capture_len` readable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn lowmem_native_tap_begin(job: *mut Job) -> c_int {
+pub unsafe extern "C" fn lowmem_native_tap_begin(job: *mut Job, capture: *const u8, capture_len: usize) -> c_int {
     with_job(job, |job| {
-        job.tap_begin();
+        if capture.is_null() {
+            return Err(Error::Internal("native writer: no header for the tap".into()));
+        }
+        // SAFETY: see the function's contract.
+        let capture = unsafe { std::slice::from_raw_parts(capture, capture_len) };
+        let header = Header::from_binary_capture(capture)
+            .filter(|h| h.version == 3)
+            .ok_or_else(|| Error::Internal("native writer: unexpected header for the tap".into()))?;
+        job.tap_begin(header);
         Ok(DONE)
     })
 }
