@@ -279,8 +279,9 @@ impl<S: Source> Tap<S> {
                     self.consumed += k as u64;
                     if self.word_len == 4 {
                         self.word_len = 0;
-                        let op = self.expect.ops.pop_front().expect("an int op is queued");
-                        self.compare(op, i32::from_ne_bytes(self.word))?;
+                        if let Some(op) = self.expect.ops.pop_front() {
+                            self.compare(op, i32::from_ne_bytes(self.word))?;
+                        }
                     }
                 }
             }
@@ -310,7 +311,7 @@ impl<S: Source> Tap<S> {
         let (mut ours, address) = match op {
             Op::Int(value) => (value, None),
             Op::VectorFlags { value, address } => (value, Some(address)),
-            Op::Skip(_) => unreachable!("only ints are compared"),
+            Op::Skip(_) => return Ok(()), // only ints are compared
         };
         if self.inject {
             self.inject = false;
