@@ -147,21 +147,46 @@ SEXP lm_native_pins(NativeJob *job)
    other way the object goes to R's writer. The callbacks never jump into
    or out of Rust: Rust returns before the interrupt check. */
 
+/* R hands over small pieces (two ints and the bytes of each string) and
+   big ones (vector data): the small ones are gathered here and go to
+   Rust a buffer at a time, the big ones as they come. */
+#define LM_TAP_BUFFER (64 * 1024)
+
 typedef struct {
     NativeJob *job;
     size_t since_check;
+    unsigned char *buf; /* LM_TAP_BUFFER bytes */
+    size_t len;
 } tap_call;
 
-static void tap_bytes(R_outpstream_t out, void *buf, int n)
+static void tap_feed(tap_call *t, const unsigned char *p, size_t n)
 {
-    tap_call *t = (tap_call *) out->data;
-    if (n <= 0) return;
     /* The walker may read attributes through R_mapAttrib (see lm_native_step). */
     PROTECT(R_NilValue);
     PROTECT(R_NilValue);
     PROTECT(R_NilValue);
     UNPROTECT(3);
-    lowmem_native_tap_bytes(t->job, (const unsigned char *) buf, (size_t) n);
+    lowmem_native_tap_bytes(t->job, p, n);
+}
+
+static void tap_flush(tap_call *t)
+{
+    if (t->len > 0) tap_feed(t, t->buf, t->len);
+    t->len = 0;
+}
+
+static void tap_bytes(R_outpstream_t out, void *buf, int n)
+{
+    tap_call *t = (tap_call *) out->data;
+    if (n <= 0) return;
+    if ((size_t) n >= LM_TAP_BUFFER / 4) {
+        tap_flush(t); /* in order */
+        tap_feed(t, (const unsigned char *) buf, (size_t) n);
+    } else {
+        if (t->len + (size_t) n > LM_TAP_BUFFER) tap_flush(t);
+        memcpy(t->buf + t->len, buf, (size_t) n);
+        t->len += (size_t) n;
+    }
     t->since_check += (size_t) n;
     if (t->since_check >= LM_NATIVE_STEP) {
         t->since_check = 0;
@@ -185,7 +210,7 @@ static void tap_char(R_outpstream_t out, int ch)
 static int tap_pass(NativeJob *job, SEXP object, char *reason, size_t size)
 {
     struct R_outpstream_st out;
-    tap_call t = {job, 0};
+    tap_call t = {job, 0, (unsigned char *) R_alloc(LM_TAP_BUFFER, 1), 0};
     capture header;
     if (!capture_header(3, &header)) {
         snprintf(reason, size, "unexpected header");
@@ -195,6 +220,7 @@ static int tap_pass(NativeJob *job, SEXP object, char *reason, size_t size)
     R_InitOutPStream(&out, (R_pstream_data_t) &t, R_pstream_binary_format, 3,
                      tap_char, tap_bytes, NULL, R_NilValue);
     R_Serialize(object, &out);
+    tap_flush(&t);
     switch (lowmem_native_tap_end(job)) {
     case LM_NATIVE_DONE:
         return 1;

@@ -31,6 +31,10 @@ tap_grown <- function(n = 100L) {
     S4 = s4,
     "in attributes" = structure(1:3, grown = grow(double(), seq_len(n) + 0.25),
                                 names = grow(character(), c("a", "b", "c"))),
+    # R hands vector data over in big pieces and the rest in small ones,
+    # which C gathers before they go to the tap: their order must stay.
+    "long vectors around grown ones" = list(runif(1e5), grow(double(), seq_len(n)), letters,
+                                            seq_len(3e4) * 2L, grow(character(), letters), runif(5e3)),
     "twice, and plain" = {
       g <- grow(double(), seq_len(n))
       list(g, g, seq_len(n) + 0, list(g))
