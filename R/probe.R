@@ -3,7 +3,10 @@
 #
 # Where a rule of the format changed between R versions (R >= 4.6 no longer
 # writes the GROWABLE bit of vectors grown in place), the rule is read off
-# base::serialize()'s bytes; then a few small objects that exercise every
+# base::serialize()'s bytes (where this build cannot read the bit and R
+# writes it, the native writer learns it per object from R's own writer:
+# the tap, src/rust/src/format/tap.rs; the grown probe objects exercise
+# it); then a few small objects that exercise every
 # part of the format the native writer covers are serialized with base R
 # and with the native writer, in every variant, and compared. Only if all
 # agree may the native writer run in this session; otherwise R's own
@@ -144,14 +147,27 @@ probe_one <- function(x, name, variant, oracle, writes_growable) {
     bitwXor(as.integer(ours[[at]]), as.integer(theirs[[at]])) == 2L
   if (growable) {
     why <- paste0(why, ": this R writes the GROWABLE bit of vectors grown in place, ",
-                  "which R's API does not tell a package")
+                  "which R's API does not tell a package, and the tap did not learn it")
   }
   why
 }
 
 # What the probes found and how this build reads R objects: refusal (NULL
 # when the native writer runs, else why not), writes_growable, gp_bits
-# ("LEVELS" or "API predicates"), attributes ("ATTRIB" or "R_mapAttrib").
+# ("LEVELS" or "API predicates"), attributes ("ATTRIB" or "R_mapAttrib"),
+# tap (whether the native writer learns the GROWABLE bits from R's own
+# writer: a build without LEVELS on an R that writes them; see
+# src/rust/src/format/tap.rs) and tap_passes (how many taps have run in
+# this session).
 native_status <- function() {
   .Call(C_lowmem_native_status)
+}
+
+# When the tap runs: "auto" (where the session needs it), "always" (before
+# every native pass, on any R) or "fail" (always, and it fails: the object
+# goes to R's writer). For tests. Returns the previous mode, invisibly.
+tap_mode <- function(mode = c("auto", "always", "fail")) {
+  modes <- c("auto", "always", "fail")
+  old <- .Call(C_lowmem_tap_mode, match(match.arg(mode), modes) - 1L)
+  invisible(modes[[old + 1L]])
 }

@@ -24,6 +24,7 @@ static const R_CallMethodDef call_methods[] = {
     {"lowmem_session_configure", (DL_FUNC) &lowmem_session_configure, 2},
     {"lowmem_native_status", (DL_FUNC) &lowmem_native_status, 0},
     {"lowmem_result_test_collect", (DL_FUNC) &lowmem_result_test_collect, 1},
+    {"lowmem_tap_mode", (DL_FUNC) &lowmem_tap_mode, 1},
     {NULL, NULL, 0}
 };
 

@@ -70,7 +70,8 @@ void lowmem_session_set(int writes_growable, const char *reason);
 /* 1 with the reason in `out` if the native writer may not run, else 0. */
 int lowmem_session_refusal(char *out, size_t size);
 /* Bits: 1 gp bits from API predicates, 2 attributes through R_mapAttrib,
-   4 the session's rules say this R writes the GROWABLE bit. */
+   4 the session's rules say this R writes the GROWABLE bit, 8 the session
+   taps R's writer for it (1 and 4). */
 int lowmem_native_build(void);
 /* Starts a pass in `format` (R_pstream_format_t): counting if `buf` is
    NULL, else writing exactly `len` bytes at `buf`. */
@@ -96,6 +97,21 @@ int lowmem_native_begin_file(NativeJob *job, int format, const char *path, int c
 typedef int (*lowmem_write_fn)(void *ctx, const unsigned char *bytes, size_t len);
 int lowmem_native_begin_callback(NativeJob *job, int format, size_t chunk,
                                  lowmem_write_fn write, void *ctx);
+/* The tap (src/rust/src/format/tap.rs; native.c): 1 if the job learns the
+   GROWABLE bits from R's own writer before its native passes. Then
+   tap_begin (DONE or FAILED; `capture` as for lowmem_native_new, of
+   version 3: the tap's version), R's native-binary version-3 stream of the object into
+   tap_bytes (which never fails: failures are kept), and tap_end: DONE (the
+   native passes write the bits R wrote), UNCOVERED (the streams differ
+   otherwise: the message says where) or FAILED (an error). */
+int lowmem_native_tap_wanted(NativeJob *job);
+int lowmem_native_tap_begin(NativeJob *job, const unsigned char *capture, size_t capture_len);
+void lowmem_native_tap_bytes(NativeJob *job, const unsigned char *buf, size_t len);
+int lowmem_native_tap_end(NativeJob *job);
+/* Taps run in this session; when taps run (0 where needed, 1 always, 2
+   always and failing; other codes leave it): the previous mode. */
+double lowmem_native_tap_passes(void);
+int lowmem_native_tap_mode(int mode);
 /* The kind of the job's error: 0 none, 1 internal, 2 I/O, 3 memory, 4 a
    write R stopped, 5 a writing pass that disagrees with its count. */
 #define LM_KIND_MISCOUNTED 5

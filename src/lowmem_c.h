@@ -59,6 +59,13 @@ struct Job *lm_native_job(SEXP object, int version, char *reason, size_t size);
    the step reads attributes (src/rust/src/rapi.rs): should it be full, the
    error is raised here, in C, never from under the step's Rust frames. */
 int lm_native_step(struct Job *job, size_t budget);
+/* The job's counting pass in `type`, checking for interrupts, and, where
+   the session needs it, the tap (native.c; not for a binary size, which
+   `size_only` says is all that is wanted): 1 if the native writer covers
+   `object` (the job's), with the size in *bytes; 0 with the reason in
+   `reason` if R's writer must write it. Raises the job's errors. */
+int lm_native_count(struct Job *job, SEXP object, R_pstream_format_t type,
+                    int size_only, double *bytes, char *reason, size_t size);
 SEXP lowmem_last_stream_path(void);
 /* The states the job's last finished pass must find alive in the next one
    (lowmem_native_pin), in a new list for the caller to protect. */
@@ -72,5 +79,6 @@ SEXP lowmem_bench_floor(SEXP x, SEXP size);
 SEXP lowmem_native_probe(SEXP object, SEXP type, SEXP version);
 SEXP lowmem_session_configure(SEXP writes_growable, SEXP reason);
 SEXP lowmem_native_status(void);
+SEXP lowmem_tap_mode(SEXP mode);
 
 #endif

@@ -138,7 +138,156 @@ SEXP lm_native_pins(NativeJob *job)
     return pins;
 }
 
+/* ---- the tap ------------------------------------------------------------ */
+
+/* R up to 4.5 writes the GROWABLE bit of vectors grown in place, and no
+   API tells a package which vectors have it. Where this build cannot read
+   gp bits and this R writes the bit (lowmem_native_tap_wanted), R's own
+   writer serializes the object once more, in native binary, into the tap
+   (src/rust/src/format/tap.rs), which matches R's bytes against what the
+   native writer would write and learns which vectors R writes with the
+   bit; the native passes then write it too. If the streams differ in any
+   other way the object goes to R's writer. The callbacks never jump into
+   or out of Rust: Rust returns before the interrupt check. */
+
+/* R hands over small pieces (two ints and the bytes of each string) and
+   big ones (vector data): the small ones are gathered here and go to
+   Rust a buffer at a time, the big ones as they come. */
+#define LM_TAP_BUFFER (64 * 1024)
+
+typedef struct {
+    NativeJob *job;
+    size_t since_check;
+    unsigned char *buf; /* LM_TAP_BUFFER bytes */
+    size_t len;
+} tap_call;
+
+static void tap_feed(tap_call *t, const unsigned char *p, size_t n)
+{
+    /* The walker may read attributes through R_mapAttrib (see lm_native_step). */
+    PROTECT(R_NilValue);
+    PROTECT(R_NilValue);
+    PROTECT(R_NilValue);
+    UNPROTECT(3);
+    lowmem_native_tap_bytes(t->job, p, n);
+}
+
+static void tap_flush(tap_call *t)
+{
+    if (t->len > 0) tap_feed(t, t->buf, t->len);
+    t->len = 0;
+}
+
+static void tap_bytes(R_outpstream_t out, void *buf, int n)
+{
+    tap_call *t = (tap_call *) out->data;
+    if (n <= 0) return;
+    if ((size_t) n >= LM_TAP_BUFFER / 4) {
+        tap_flush(t); /* in order */
+        tap_feed(t, (const unsigned char *) buf, (size_t) n);
+    } else {
+        if (t->len + (size_t) n > LM_TAP_BUFFER) tap_flush(t);
+        memcpy(t->buf + t->len, buf, (size_t) n);
+        t->len += (size_t) n;
+    }
+    t->since_check += (size_t) n;
+    if (t->since_check >= LM_NATIVE_STEP) {
+        t->since_check = 0;
+        R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
+    }
+}
+
+static void tap_char(R_outpstream_t out, int ch)
+{
+    unsigned char byte = (unsigned char) ch;
+    tap_bytes(out, &byte, 1);
+}
+
+/* Runs the tap over `object` (the job's object) with R's writer in
+   native binary. Returns 1 if R's stream is the native writer's (but for
+   the GROWABLE bits it learnt), 0 with the reason if not; raises the
+   job's error if it has one. The tap writes version 3 whatever version
+   the job writes: flags words are the same in both, and in version 2
+   R's writer reads ALTREP vectors through their data pointers, which
+   expands a compact sequence in memory (version 3 writes its state). */
+static int tap_pass(NativeJob *job, SEXP object, char *reason, size_t size)
+{
+    struct R_outpstream_st out;
+    tap_call t = {job, 0, (unsigned char *) R_alloc(LM_TAP_BUFFER, 1), 0};
+    capture header;
+    if (!capture_header(3, &header)) {
+        snprintf(reason, size, "unexpected header");
+        return 0;
+    }
+    if (lowmem_native_tap_begin(job, header.bytes, header.len) != LM_NATIVE_DONE) lm_native_raise(job, "tap");
+    R_InitOutPStream(&out, (R_pstream_data_t) &t, R_pstream_binary_format, 3,
+                     tap_char, tap_bytes, NULL, R_NilValue);
+    R_Serialize(object, &out);
+    tap_flush(&t);
+    switch (lowmem_native_tap_end(job)) {
+    case LM_NATIVE_DONE:
+        return 1;
+    case LM_NATIVE_UNCOVERED:
+        if (!lowmem_native_message(job, reason, size)) snprintf(reason, size, "the tap failed");
+        return 0;
+    default:
+        lm_native_raise(job, "tap");
+        return 0; /* not reached */
+    }
+}
+
 /* ---- passes ------------------------------------------------------------ */
+
+/* Runs the current pass, a counting one, to its end, checking for
+   interrupts in between steps. 1 when done, 0 if not covered (why in
+   `reason`). */
+static int count_steps(NativeJob *job, char *reason, size_t size)
+{
+    for (;;) {
+        switch (lm_native_step(job, LM_NATIVE_STEP)) {
+        case LM_NATIVE_DONE:
+            return 1;
+        case LM_NATIVE_MORE:
+            R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
+            break;
+        case LM_NATIVE_UNCOVERED:
+            if (!lowmem_native_message(job, reason, size)) snprintf(reason, size, "not covered");
+            return 0;
+        default:
+            lm_native_raise(job, "sizing");
+        }
+    }
+}
+
+static void count_begin(NativeJob *job, R_pstream_format_t type)
+{
+    if (lowmem_native_begin(job, (int) type, NULL, 0) != LM_NATIVE_DONE) lm_native_raise(job, "begin");
+}
+
+int lm_native_count(NativeJob *job, SEXP object, R_pstream_format_t type,
+                    int size_only, double *bytes, char *reason, size_t size)
+{
+    int ascii = type == R_pstream_ascii_format || type == R_pstream_asciihex_format;
+    /* A binary size does not depend on flags words: no tap for it. */
+    int tap = (!size_only || ascii) && lowmem_native_tap_wanted(job);
+    /* Coverage first, in binary (O(nodes)): an object the native writer
+       does not cover is not tapped. Binary sizes do not depend on flags
+       words, ASCII ones do (decimal text): those count after the tap. */
+    count_begin(job, tap ? R_pstream_binary_format : type);
+    if (!count_steps(job, reason, size)) return 0;
+    *bytes = lowmem_native_bytes(job);
+    if (tap) {
+        if (!tap_pass(job, object, reason, size)) return 0;
+        if (ascii) {
+            count_begin(job, type);
+            if (!count_steps(job, reason, size))
+                lm_abort("lowmem_error_internal",
+                         "internal error: the native writer covered the object before the tap but not after it");
+            *bytes = lowmem_native_bytes(job);
+        }
+    }
+    return 1;
+}
 
 /* Raises the job's error as a lowmem condition of its kind (an I/O or
    memory error from a stream's sink), else as an internal error of the
@@ -240,14 +389,16 @@ static SEXP native_body(void *data)
     if (c->job == NULL)
         return R_NilValue;
 
-    /* Counting pass: also finds out whether the object is covered, before
-       anything is allocated. Coverage does not depend on the format, so
-       the diagnostic counts in binary (O(nodes), no number formatting). */
-    begin_pass(c, c->want == WANT_PATH ? R_pstream_binary_format : c->type, NULL, 0);
-    if (!run_pass(c, "sizing", NULL, 0))
+    /* Counting pass (and the tap where needed): also finds out whether
+       the object is covered, before anything is allocated. Coverage does
+       not depend on the format, so the diagnostic counts in binary
+       (O(nodes), no number formatting). */
+    double n;
+    if (!lm_native_count(c->job, c->object,
+                         c->want == WANT_PATH ? R_pstream_binary_format : c->type,
+                         c->want == WANT_SIZE, &n, c->reason, sizeof c->reason))
         return R_NilValue;
     c->covered = 1;
-    double n = lowmem_native_bytes(c->job);
     if (c->want != WANT_RAW)
         return Rf_ScalarReal(n);
 
@@ -358,15 +509,25 @@ SEXP lowmem_native_status(void)
 {
     char reason[1024];
     int bits = lowmem_native_build();
-    const char *names[] = {"refusal", "writes_growable", "gp_bits", "attributes", ""};
+    const char *names[] = {"refusal", "writes_growable", "gp_bits", "attributes", "tap", "tap_passes", ""};
     SEXP status = PROTECT(Rf_mkNamed(VECSXP, names));
     if (lowmem_session_refusal(reason, sizeof reason))
         SET_VECTOR_ELT(status, 0, Rf_mkString(reason));
     SET_VECTOR_ELT(status, 1, Rf_ScalarLogical((bits & 4) != 0));
     SET_VECTOR_ELT(status, 2, Rf_mkString(bits & 1 ? "API predicates" : "LEVELS"));
     SET_VECTOR_ELT(status, 3, Rf_mkString(bits & 2 ? "R_mapAttrib" : "ATTRIB"));
+    SET_VECTOR_ELT(status, 4, Rf_ScalarLogical((bits & 8) != 0));
+    SET_VECTOR_ELT(status, 5, Rf_ScalarReal(lowmem_native_tap_passes()));
     UNPROTECT(1);
     return status;
+}
+
+/* lowmem:::tap_mode(): when the tap runs (0 where the session needs it, 1
+   always, 2 always and failing: tests); NA leaves it. The previous mode. */
+SEXP lowmem_tap_mode(SEXP mode)
+{
+    int m = Rf_asInteger(mode);
+    return Rf_ScalarInteger(lowmem_native_tap_mode(m == NA_INTEGER ? -1 : m));
 }
 
 /* The benchmark's floor: a raw vector of `size` bytes, its tail filled

@@ -47,8 +47,6 @@
 #define LM_R_CHECKS 6
 #define LM_CLOCK_EVERY 4096
 #define LM_STREAM_STEP ((size_t) 65536)
-/* A counting pass writes nothing and runs at memory speed or faster. */
-#define LM_COUNT_STEP ((size_t) 16 * 1024 * 1024)
 
 /* A connection's chunk vector starts at this size if the chunk is larger,
    and doubles up to a chunk only as the stream fills it: a short stream
@@ -525,29 +523,27 @@ static int native_write(void *ctx, const unsigned char *p, size_t n)
 }
 
 /* Streams a covered object with the native writer (no refhook: see
-   stream_body). A counting pass comes first and finds out whether the
-   native writer covers the object before anything is written; it counts
-   in binary (O(nodes)) unless a progress bar needs the total of an ASCII
-   stream. Returns 1 if the object was written, 0 if it is left to R's
+   stream_body). A counting pass (and the tap, where the session needs it:
+   lm_native_count) comes first and finds out whether the native writer
+   covers the object before anything is written; it counts in binary
+   (O(nodes)) unless a progress bar needs the total of an ASCII stream. Returns 1 if the object was written, 0 if it is left to R's
    writer (nothing was written). */
 static int native_stream(lm_call *c)
 {
     char reason[256];
     c->job = lm_native_job(c->object, c->version, reason, sizeof reason);
     if (c->job == NULL) return note_path(0, reason);
-    c->reporting = c->progress != R_NilValue;
-    R_pstream_format_t count = c->reporting ? c->type : R_pstream_binary_format;
-    if (lowmem_native_begin(c->job, (int) count, NULL, 0) != LM_NATIVE_DONE) raise_native(c);
-    c->reporting = 0;
-    if (!native_steps(c, LM_COUNT_STEP)) {
-        if (!lowmem_native_message(c->job, reason, sizeof reason)) strcpy(reason, "not covered");
+    /* The total for a progress bar is the stream's size in its format. */
+    R_pstream_format_t count = c->progress != R_NilValue ? c->type : R_pstream_binary_format;
+    double total;
+    if (!lm_native_count(c->job, c->object, count, 0, &total, reason, sizeof reason)) {
         lowmem_native_free(c->job);
         c->job = NULL;
         return note_path(0, reason);
     }
     note_path(1, "");
     PROTECT(lm_native_pins(c->job));
-    c->total = lowmem_native_bytes(c->job);
+    c->total = total;
     c->reporting = c->progress != R_NilValue;
     int status;
     if (c->path) {

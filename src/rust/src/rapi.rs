@@ -35,8 +35,9 @@
 //! encoding bits of a CHARSXP (`Rf_getCharCE`, `Rf_charIsASCII`). No API
 //! tells the GROWABLE bit of a vector grown in place: R >= 4.6 does not
 //! write it, R 4.5 does; the probes run at load time (R/probe.R) find out
-//! which, and turn the native writer off where it cannot write what R
-//! writes. Without `ATTRIB` an attribute list is read pair by pair through
+//! which. Where R writes it, the writer learns which vectors have it from
+//! R's own writer, object by object (`format::tap`), and the probes turn
+//! the native writer off should it still not write what R writes. Without `ATTRIB` an attribute list is read pair by pair through
 //! `R_mapAttrib`, which hands over each value as stored (compact row names
 //! stay compact), and the writer writes the cells R would write for it.
 //!

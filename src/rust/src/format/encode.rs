@@ -88,6 +88,14 @@ pub trait Encoder {
     fn magic(&mut self) -> Result<()>;
     /// One int: a flags word, a length, a count, an element.
     fn int(&mut self, value: i32) -> Result<()>;
+    /// The flags word of the vector at `address` (an atomic, character,
+    /// list or expression vector): an int to every encoder but the tap's
+    /// ([`super::tap`]), which also notes whose flags word it is.
+    #[inline]
+    fn vector_flags(&mut self, value: i32, address: usize) -> Result<()> {
+        let _ = address;
+        self.int(value)
+    }
     /// Integer or logical elements.
     fn ints(&mut self, values: &[i32]) -> Result<()>;
     /// Double elements.

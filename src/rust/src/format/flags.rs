@@ -75,6 +75,13 @@ pub fn pack_flags(sexptype: u32, levels: i32, is_object: bool, has_attr: bool, h
 /// The gp bit R sets on a vector that grew in place (`GROWABLE_MASK`).
 pub const GROWABLE: i32 = 1 << 5;
 
+/// Whether items of type `sexptype` are vectors, the objects whose gp bit
+/// 5 is GROWABLE.
+pub fn is_vector(sexptype: u32) -> bool {
+    use sexptype::*;
+    matches!(sexptype, LGLSXP | INTSXP | REALSXP | CPLXSXP | STRSXP | VECSXP | EXPRSXP | RAWSXP)
+}
+
 /// Rules of the running R's writer that differ between R versions, learned
 /// from R itself when the package loads (R/probe.R), never assumed from
 /// its version number.
@@ -90,9 +97,7 @@ impl Rules {
     /// are `levels` (before `pack_flags`' CHARSXP masking, which every R
     /// applies).
     pub fn levels(self, sexptype: u32, levels: i32) -> i32 {
-        use sexptype::*;
-        let vector = matches!(sexptype, LGLSXP | INTSXP | REALSXP | CPLXSXP | STRSXP | VECSXP | EXPRSXP | RAWSXP);
-        if vector && !self.writes_growable {
+        if is_vector(sexptype) && !self.writes_growable {
             levels & !GROWABLE
         } else {
             levels

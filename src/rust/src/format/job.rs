@@ -17,10 +17,12 @@
 
 use std::ffi::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
 
 use super::encode::{Ascii, Count, Encoder, Native, Slice, Xdr};
 use super::header::Header;
 use super::stage::Staged;
+use super::tap::{self, Grown, Outcome, Tap};
 use super::walk::{Step, Walk};
 use crate::error::{Error, Result};
 use crate::rapi::Sexp;
@@ -116,11 +118,55 @@ pub struct Job {
     /// The droppable ALTREP states of the object, as the last finished
     /// pass met them (see [`lowmem_native_pin`]).
     pins: Vec<Sexp>,
+    /// The vectors R writes with the GROWABLE bit, as the tap found them
+    /// (empty without a tap): every later pass writes their bit.
+    grown: Rc<Grown>,
+    /// The tap under way (see [`lowmem_native_tap_begin`]).
+    tap: Option<Tap<Walk>>,
+    /// The tap under way has hit an error (kept in `message`): the rest
+    /// of R's bytes are ignored, and the tap's end reports it.
+    tap_error: bool,
 }
 
 impl Job {
+    /// A walk over the object for a native pass, with what the tap found.
+    fn walk(&self) -> Walk {
+        Walk::new(self.root, self.header.clone(), self.rules).with_grown(Rc::clone(&self.grown))
+    }
+
+    /// Starts a tap: the walker's ops (in native binary and version 3,
+    /// with `header`, whatever the job writes: the flags words are the
+    /// same in every format and version) against R's stream, which C
+    /// feeds in.
+    fn tap_begin(&mut self, header: Header) {
+        self.pass = None;
+        self.grown = Rc::default();
+        let walk = Walk::new(self.root, header, self.rules);
+        self.tap = Some(Tap::new(walk, tap::mode() == tap::Mode::Fail));
+        self.tap_error = false;
+        self.message = None;
+        self.kind = 0;
+        tap::count_pass();
+    }
+
+    fn tap_end(&mut self) -> Result<c_int> {
+        let Some(tap) = self.tap.take() else {
+            return Err(Error::Internal("native writer: the tap ended before it began".into()));
+        };
+        match tap.finish()? {
+            Outcome::Agrees(grown) => {
+                self.grown = Rc::new(grown);
+                Ok(DONE)
+            }
+            Outcome::Failed(why) => {
+                self.message = Some(format!("R's writer and the native writer disagree (the tap): {why}"));
+                Ok(UNCOVERED)
+            }
+        }
+    }
+
     fn begin(&mut self, format: Format, buf: Option<&'static mut [u8]>) {
-        let walk = Walk::new(self.root, self.header.clone(), self.rules);
+        let walk = self.walk();
         let hex = format == Format::AsciiHex;
         self.pass = Some(match (format, buf) {
             // XDR and native binary have the same sizes; count in native.
@@ -138,7 +184,7 @@ impl Job {
 
     /// Starts a streaming pass in `format` through `staged`.
     fn begin_stream(&mut self, format: Format, staged: Staged) {
-        let walk = Walk::new(self.root, self.header.clone(), self.rules);
+        let walk = self.walk();
         let hex = format == Format::AsciiHex;
         self.pass = Some(match format {
             Format::Xdr => pass(walk, Xdr(staged), |e| e.0.finish()),
@@ -225,7 +271,18 @@ pub unsafe extern "C" fn lowmem_native_new(
         // SAFETY: see the function's contract.
         let root = unsafe { Sexp::from_raw(object) };
         let rules = super::session::rules();
-        Some(Box::into_raw(Box::new(Job { root, header, rules, pass: None, message: None, kind: 0, pins: Vec::new() })))
+        Some(Box::into_raw(Box::new(Job {
+            root,
+            header,
+            rules,
+            pass: None,
+            message: None,
+            kind: 0,
+            pins: Vec::new(),
+            grown: Rc::default(),
+            tap: None,
+            tap_error: false,
+        })))
     }));
     made.ok().flatten().unwrap_or(std::ptr::null_mut())
 }
@@ -305,6 +362,106 @@ pub unsafe extern "C" fn lowmem_native_begin_callback(
         // SAFETY: forwarded to the caller's guarantee.
         job.stream_to(format, chunk, || Ok(Box::new(unsafe { CallbackSink::new(write, ctx) })))
     })
+}
+
+/// Whether the job taps R's own writer before its native passes (see
+/// [`super::tap`]): 1 where this build cannot read gp bits and this R
+/// writes the GROWABLE bit (or a test asks for it), else 0.
+///
+/// # Safety
+/// `job` is a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_native_tap_wanted(job: *mut Job) -> c_int {
+    // SAFETY: see the function's contract.
+    let rules = unsafe { job.as_ref() }.map(|job| job.rules);
+    catch_unwind(|| rules.map_or(false, tap::wanted)).map_or(0, c_int::from)
+}
+
+/// Starts a tap; C then runs R's writer over the object in native binary
+/// and version 3 (`capture`: R's serialization of `NULL` so, as for
+/// [`lowmem_native_new`]), hands every byte to [`lowmem_native_tap_bytes`]
+/// and ends with [`lowmem_native_tap_end`]. Returns DONE or FAILED.
+///
+/// # Safety
+/// `job` is a live handle; `capture` points to `capture_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_native_tap_begin(job: *mut Job, capture: *const u8, capture_len: usize) -> c_int {
+    with_job(job, |job| {
+        if capture.is_null() {
+            return Err(Error::Internal("native writer: no header for the tap".into()));
+        }
+        // SAFETY: see the function's contract.
+        let capture = unsafe { std::slice::from_raw_parts(capture, capture_len) };
+        let header = Header::from_binary_capture(capture)
+            .filter(|h| h.version == 3)
+            .ok_or_else(|| Error::Internal("native writer: unexpected header for the tap".into()))?;
+        job.tap_begin(header);
+        Ok(DONE)
+    })
+}
+
+/// The next `len` bytes of R's stream. Never fails: a disagreement fails
+/// the tap, an error is kept for [`lowmem_native_tap_end`] to report, and
+/// either way the rest of R's bytes are ignored.
+///
+/// # Safety
+/// `job` is a live handle with a tap under way; `buf` points to `len`
+/// readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_native_tap_bytes(job: *mut Job, buf: *const u8, len: usize) {
+    if buf.is_null() || len == 0 {
+        return;
+    }
+    // SAFETY: see the function's contract.
+    let bytes = unsafe { std::slice::from_raw_parts(buf, len) };
+    let status = with_job(job, |job| {
+        if job.tap_error {
+            return Ok(DONE);
+        }
+        match job.tap.as_mut() {
+            Some(tap) => tap.feed(bytes).map(|()| DONE),
+            None => Err(Error::Internal("native writer: tap bytes without a tap".into())),
+        }
+    });
+    if status == FAILED {
+        // SAFETY: see the function's contract (with_job found it live).
+        if let Some(job) = unsafe { job.as_mut() } {
+            job.tap_error = true;
+            let tap = job.tap.take();
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(tap)));
+        }
+    }
+}
+
+/// Ends the tap, after R's pass: DONE (the native passes that follow
+/// write the GROWABLE bit of the vectors R wrote with it), UNCOVERED (R's
+/// stream is not the native writer's: the message says where; the object
+/// goes to R's writer) or FAILED (an error, in the message).
+///
+/// # Safety
+/// `job` is a live handle on which a tap has begun.
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_native_tap_end(job: *mut Job) -> c_int {
+    with_job(job, |job| {
+        if job.tap_error {
+            job.tap_error = false;
+            return Ok(FAILED);
+        }
+        job.tap_end()
+    })
+}
+
+/// Taps so far in this session (diagnostics).
+#[no_mangle]
+pub extern "C" fn lowmem_native_tap_passes() -> f64 {
+    catch_unwind(tap::passes).unwrap_or(0) as f64
+}
+
+/// Sets when the tap runs (0 where needed, 1 always, 2 always and failing:
+/// tests); any other code leaves it. Returns the previous mode.
+#[no_mangle]
+pub extern "C" fn lowmem_native_tap_mode(mode: c_int) -> c_int {
+    catch_unwind(|| tap::set_mode(mode) as c_int).unwrap_or(0)
 }
 
 /// The kind of the job's error: 0 none, 1 internal, 2 I/O, 3 memory, 4 a

@@ -13,6 +13,8 @@
 //! * [`refs`]: the reference table (symbols).
 //! * [`altrep`]: what R writes for ALTREP objects of the base classes.
 //! * [`walk`]: the explicit-stack object walker.
+//! * [`tap`]: which vectors R writes with the GROWABLE bit, learnt from R's
+//!   own writer where no API tells.
 //! * [`job`]: passes over an object and their C ABI.
 //! * [`session`]: what the format probes found out about the running R.
 
@@ -25,4 +27,5 @@ pub mod job;
 pub mod refs;
 pub mod session;
 pub mod stage;
+pub mod tap;
 pub mod walk;

@@ -84,9 +84,13 @@ pub unsafe extern "C" fn lowmem_session_refusal(out: *mut c_char, size: usize) -
 /// Which accessors this build calls (src/rust/src/rapi.rs): bit 0 set if
 /// the gp bits come from API predicates (feature `api-gp`), bit 1 if
 /// attributes come from `R_mapAttrib` (feature `map-attrib`). Bit 2: the
-/// rules' `writes_growable`.
+/// rules' `writes_growable`. Bit 3: the session taps R's writer to learn
+/// the GROWABLE bits (`api-gp` and `writes_growable`; see `super::tap`).
 #[no_mangle]
 pub extern "C" fn lowmem_native_build() -> c_int {
-    let growable = catch_unwind(rules).is_ok_and(|r| r.writes_growable);
-    c_int::from(cfg!(feature = "api-gp")) | c_int::from(cfg!(feature = "map-attrib")) << 1 | c_int::from(growable) << 2
+    let rules = catch_unwind(rules).unwrap_or(Rules { writes_growable: false });
+    c_int::from(cfg!(feature = "api-gp"))
+        | c_int::from(cfg!(feature = "map-attrib")) << 1
+        | c_int::from(rules.writes_growable) << 2
+        | c_int::from(super::tap::needed(rules)) << 3
 }

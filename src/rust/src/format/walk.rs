@@ -27,8 +27,10 @@ use super::encode::Encoder;
 use super::flags::{self, pseudo, sexptype::*, Rules};
 use super::header::Header;
 use super::refs::RefTable;
+use super::tap::Grown;
 use crate::error::{Error, Result};
 use crate::rapi::{AltrepClassInfo, Attribute, Sexp};
+use std::rc::Rc;
 
 /// How many list elements ahead to prefetch.
 const ELEMENTS_AHEAD: u64 = 8;
@@ -122,6 +124,8 @@ pub struct Walk {
     pins: Vec<Sexp>,
     /// Containers open around the task being done.
     depth: u32,
+    /// The vectors R writes with the GROWABLE bit, as the tap found them.
+    grown: Rc<Grown>,
 }
 
 impl Walk {
@@ -139,7 +143,15 @@ impl Walk {
             scratch: Vec::new(),
             pins: Vec::new(),
             depth: 0,
+            grown: Rc::default(),
         }
+    }
+
+    /// The same pass, writing the GROWABLE bit of the vectors in `grown`
+    /// (what the tap learnt from R's own writer: [`super::tap`]).
+    pub fn with_grown(mut self, grown: Rc<Grown>) -> Walk {
+        self.grown = grown;
+        self
     }
 
     /// The droppable ALTREP states the pass has met so far: what must stay
@@ -283,7 +295,7 @@ impl Walk {
             LGLSXP | INTSXP | REALSXP | CPLXSXP | RAWSXP | STRSXP => return self.vector(enc, x, Elements::Plain(x)),
             VECSXP | EXPRSXP => {
                 let has_attr = x.has_attributes();
-                enc.int(self.flags(x, sexptype, has_attr, false))?;
+                enc.vector_flags(self.flags(x, sexptype, has_attr, false), x.address())?;
                 let len = x.xlength();
                 length(enc, len)?;
                 if !self.enter() {
@@ -350,9 +362,15 @@ impl Walk {
     }
 
     /// The flags word of `x`, written as an item of type `sexptype`: its gp
-    /// bits as this R writes them ([`Rules`]) and its object bit.
+    /// bits as this R writes them ([`Rules`]) and its object bit. A vector
+    /// the tap found grown in place ([`Grown`]) gets the GROWABLE bit,
+    /// which the API predicates cannot tell.
     fn flags(&self, x: Sexp, sexptype: u32, has_attr: bool, has_tag: bool) -> i32 {
-        let levels = self.rules.levels(sexptype, x.levels());
+        let mut levels = x.levels();
+        if !self.grown.is_empty() && flags::is_vector(sexptype) && self.grown.contains(x.address()) {
+            levels |= flags::GROWABLE;
+        }
+        let levels = self.rules.levels(sexptype, levels);
         flags::pack_flags(sexptype, levels, x.is_object(), has_attr, has_tag)
     }
 
@@ -396,7 +414,7 @@ impl Walk {
         let Ok(ulen) = usize::try_from(len) else {
             return Ok(Some("vector longer than this machine's address space"));
         };
-        enc.int(self.flags(x, sexptype, has_attr, false))?;
+        enc.vector_flags(self.flags(x, sexptype, has_attr, false), x.address())?;
         length(enc, len)?;
         if has_attr {
             self.push_attributes(x)?;

@@ -1,0 +1,647 @@
+//! The tap: which vectors of an object R writes with the GROWABLE bit,
+//! learnt from R's own writer.
+//!
+//! R up to 4.5 writes the GROWABLE gp bit (0x20, flags word bit 0x20000)
+//! of a vector grown in place (`x[n + 1] <- v`, `rbind()` of data frames),
+//! and no function of R's API tells a package which vectors have it. A
+//! build that cannot read gp bits (feature `api-gp`, no `LEVELS`) running
+//! on such an R (the probes found `writes_growable`) therefore lets R's
+//! own serializer write the object once, in native binary (R hands over
+//! vector data in big pieces without encoding it), into this tap, before
+//! the native writer's passes. The tap runs the walker alongside
+//! ([`Expect`] records what it would write, without its data: ints to
+//! compare, byte counts to skip) and matches R's bytes against it:
+//!
+//! * bytes the walker would write as data are skipped;
+//! * ints are compared; one that differs from the walker's by exactly the
+//!   GROWABLE bit, where the walker writes the flags word of a vector,
+//!   puts that vector's address into the [`Grown`] set;
+//! * any other difference, a stream of another length, or an object the
+//!   walker does not cover fails the tap: the rest of R's bytes are
+//!   ignored (R's pass always runs to its end; the callbacks never jump),
+//!   and the object goes to R's writer as without the tap.
+//!
+//! The walker runs in steps of [`BUDGET`] bytes, only when the ops queued
+//! are used up, so the queue holds about one step's ops; the set holds one
+//! address per grown vector. The native passes then write the GROWABLE bit
+//! of the vectors in the set ([`super::walk::Walk::with_grown`]).
+//!
+//! Where the build reads gp bits (`LEVELS`, R < 4.5) or R does not write
+//! the bit (R >= 4.6) the tap never runs ([`wanted`]); tests can make it
+//! run everywhere, or fail ([`set_mode`]).
+
+use std::collections::{HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+use super::encode::Encoder;
+use super::flags::{Rules, GROWABLE};
+use super::walk::{Step, Walk};
+use crate::error::{Error, Result};
+
+/// Bytes of expected stream the walker produces per step.
+pub const BUDGET: u64 = 64 * 1024;
+
+/// The GROWABLE bit as it sits in a flags word (the gp bits start at 12).
+const GROWABLE_WORD_BIT: i32 = GROWABLE << 12;
+
+/// One thing the walker would write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Bytes whose values are not compared (data, string bytes, magic).
+    Skip(u64),
+    /// An int to compare.
+    Int(i32),
+    /// The flags word of the vector at `address`.
+    VectorFlags { value: i32, address: usize },
+}
+
+/// The encoder of the tap's walker: queues what the walker would write
+/// in native binary, without its data.
+#[derive(Debug, Default)]
+pub struct Expect {
+    ops: VecDeque<Op>,
+    position: u64,
+}
+
+impl Expect {
+    fn skip_bytes(&mut self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.position += n;
+        if let Some(Op::Skip(m)) = self.ops.back_mut() {
+            *m += n;
+        } else {
+            self.ops.push_back(Op::Skip(n));
+        }
+    }
+
+    fn push(&mut self, op: Op) {
+        self.position += 4;
+        self.ops.push_back(op);
+    }
+
+    /// Ops queued and not yet matched.
+    pub fn pending(&self) -> usize {
+        self.ops.len()
+    }
+}
+
+impl Encoder for Expect {
+    // The CHARSXP flags words are compared too (see `walk::charsxp`).
+    const SIZES_ONLY: bool = false;
+
+    fn skip(&mut self, n: usize) -> Result<()> {
+        self.skip_bytes(n as u64);
+        Ok(())
+    }
+
+    fn magic(&mut self) -> Result<()> {
+        self.skip_bytes(2);
+        Ok(())
+    }
+
+    fn int(&mut self, value: i32) -> Result<()> {
+        self.push(Op::Int(value));
+        Ok(())
+    }
+
+    fn vector_flags(&mut self, value: i32, address: usize) -> Result<()> {
+        self.push(Op::VectorFlags { value, address });
+        Ok(())
+    }
+
+    fn ints(&mut self, values: &[i32]) -> Result<()> {
+        self.skip_bytes(4 * values.len() as u64);
+        Ok(())
+    }
+
+    fn doubles(&mut self, values: &[f64]) -> Result<()> {
+        self.skip_bytes(8 * values.len() as u64);
+        Ok(())
+    }
+
+    fn raw(&mut self, values: &[u8]) -> Result<()> {
+        self.skip_bytes(values.len() as u64);
+        Ok(())
+    }
+
+    fn string(&mut self, bytes: &[u8]) -> Result<()> {
+        self.skip_bytes(bytes.len() as u64);
+        Ok(())
+    }
+
+    fn position(&self) -> u64 {
+        self.position
+    }
+}
+
+/// Where the expected ops come from: the walker; a script in the tests.
+pub trait Source {
+    /// Queues about `budget` more bytes' worth of ops.
+    fn fill(&mut self, expect: &mut Expect, budget: u64) -> Result<Step>;
+}
+
+impl Source for Walk {
+    fn fill(&mut self, expect: &mut Expect, budget: u64) -> Result<Step> {
+        self.step(expect, budget)
+    }
+}
+
+/// Hashes an address: objects are at least 8-byte aligned, so the low
+/// bits carry nothing; a multiplication spreads the rest.
+#[derive(Default)]
+pub struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = ((n as u64) >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// The addresses of the vectors R writes with the GROWABLE bit.
+#[derive(Debug, Default, Clone)]
+pub struct Grown(HashSet<usize, BuildHasherDefault<AddressHasher>>);
+
+impl Grown {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    #[inline]
+    pub fn contains(&self, address: usize) -> bool {
+        self.0.contains(&address)
+    }
+
+    fn insert(&mut self, address: usize) -> Result<()> {
+        if self.0.try_reserve(1).is_err() {
+            return Err(Error::OutOfMemory { bytes: (self.0.len() as u64 + 1) * 16 });
+        }
+        self.0.insert(address);
+        Ok(())
+    }
+}
+
+/// What a finished tap found.
+#[derive(Debug)]
+pub enum Outcome {
+    /// R's stream is the walker's, but for the GROWABLE bit of these vectors.
+    Agrees(Grown),
+    /// It is not: why. The object goes to R's writer.
+    Failed(String),
+}
+
+/// Matches R's stream against the walker's ops.
+pub struct Tap<S> {
+    source: S,
+    expect: Expect,
+    /// The source has queued its last ops.
+    source_done: bool,
+    /// The bytes of an int R handed over in pieces.
+    word: [u8; 4],
+    word_len: usize,
+    grown: Grown,
+    failure: Option<String>,
+    /// Bytes of R's stream consumed.
+    consumed: u64,
+    /// Tests: compare the first int against a wrong value ([`Mode::Fail`]).
+    inject: bool,
+}
+
+impl<S: Source> Tap<S> {
+    pub fn new(source: S, inject: bool) -> Tap<S> {
+        Tap {
+            source,
+            expect: Expect::default(),
+            source_done: false,
+            word: [0; 4],
+            word_len: 0,
+            grown: Grown::default(),
+            failure: None,
+            consumed: 0,
+            inject,
+        }
+    }
+
+    /// Whether the tap has failed (then the rest of R's bytes is ignored).
+    pub fn failed(&self) -> bool {
+        self.failure.is_some()
+    }
+
+    /// Ops queued and not yet matched (at most about one step's).
+    pub fn pending(&self) -> usize {
+        self.expect.pending()
+    }
+
+    fn fail(&mut self, why: String) {
+        if self.failure.is_none() {
+            self.failure = Some(why);
+            self.expect.ops = VecDeque::new();
+        }
+    }
+
+    /// Consumes the next bytes of R's stream. An error (no memory for the
+    /// set) is for C to raise once R's pass is over.
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<()> {
+        while !bytes.is_empty() && self.failure.is_none() {
+            let Some(op) = self.expect.ops.front_mut() else {
+                self.refill()?;
+                continue;
+            };
+            match op {
+                Op::Skip(n) => {
+                    let k = (*n).min(bytes.len() as u64);
+                    *n -= k;
+                    if *n == 0 {
+                        self.expect.ops.pop_front();
+                    }
+                    bytes = &bytes[k as usize..];
+                    self.consumed += k;
+                }
+                Op::Int(_) | Op::VectorFlags { .. } => {
+                    let k = (4 - self.word_len).min(bytes.len());
+                    self.word[self.word_len..self.word_len + k].copy_from_slice(&bytes[..k]);
+                    self.word_len += k;
+                    bytes = &bytes[k..];
+                    self.consumed += k as u64;
+                    if self.word_len == 4 {
+                        self.word_len = 0;
+                        if let Some(op) = self.expect.ops.pop_front() {
+                            self.compare(op, i32::from_ne_bytes(self.word))?;
+                        }
+                    }
+                }
+            }
+        }
+        if self.failure.is_some() {
+            self.consumed += bytes.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Queues the source's next ops.
+    fn refill(&mut self) -> Result<()> {
+        if self.source_done {
+            let at = self.consumed;
+            self.fail(format!("R's stream is longer than the native writer's ({at} bytes)"));
+            return Ok(());
+        }
+        match self.source.fill(&mut self.expect, BUDGET)? {
+            Step::Done => self.source_done = true,
+            Step::More => {}
+            Step::Uncovered(reason) => self.fail(format!("the native writer does not cover {reason}")),
+        }
+        Ok(())
+    }
+
+    fn compare(&mut self, op: Op, theirs: i32) -> Result<()> {
+        let (mut ours, address) = match op {
+            Op::Int(value) => (value, None),
+            Op::VectorFlags { value, address } => (value, Some(address)),
+            Op::Skip(_) => return Ok(()), // only ints are compared
+        };
+        if self.inject {
+            self.inject = false;
+            ours ^= 0x4000_0000;
+        }
+        if theirs == ours {
+            return Ok(());
+        }
+        if let Some(address) = address {
+            if ours & GROWABLE_WORD_BIT == 0 && theirs == ours | GROWABLE_WORD_BIT {
+                return self.grown.insert(address);
+            }
+        }
+        let at = self.consumed - 4;
+        self.fail(format!(
+            "R's writer wrote the int {theirs:#x} where the native writer writes {ours:#x} (byte {at})"
+        ));
+        Ok(())
+    }
+
+    /// Ends the tap once R's pass is over: what it found.
+    pub fn finish(mut self) -> Result<Outcome> {
+        if self.failure.is_none() && self.word_len != 0 {
+            self.fail("R's stream ends inside an int".into());
+        }
+        while self.failure.is_none() {
+            if !self.expect.ops.is_empty() {
+                let at = self.consumed;
+                self.fail(format!("R's stream is shorter than the native writer's ({at} bytes)"));
+            } else if self.source_done {
+                break;
+            } else {
+                self.refill()?;
+            }
+        }
+        Ok(match self.failure {
+            Some(why) => Outcome::Failed(why),
+            None => Outcome::Agrees(self.grown),
+        })
+    }
+}
+
+/// When the tap runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Where the session needs it: a build that cannot read gp bits, on an
+    /// R that writes the GROWABLE bit.
+    Auto = 0,
+    /// Before every native pass (tests: the tap on every R).
+    Always = 1,
+    /// Always, and it fails (tests: the fallback to R's writer).
+    Fail = 2,
+}
+
+static MODE: AtomicI32 = AtomicI32::new(Mode::Auto as i32);
+static PASSES: AtomicU64 = AtomicU64::new(0);
+
+pub fn mode() -> Mode {
+    match MODE.load(Ordering::Relaxed) {
+        1 => Mode::Always,
+        2 => Mode::Fail,
+        _ => Mode::Auto,
+    }
+}
+
+/// Sets the mode (0, 1, 2 as [`Mode`]; anything else leaves it); returns
+/// the previous one.
+pub fn set_mode(code: i32) -> Mode {
+    let old = mode();
+    if (0..=2).contains(&code) {
+        MODE.store(code, Ordering::Relaxed);
+    }
+    old
+}
+
+/// Whether the session taps, in [`Mode::Auto`]: the build cannot read gp
+/// bits and this R writes the GROWABLE bit.
+pub fn needed(rules: Rules) -> bool {
+    cfg!(feature = "api-gp") && rules.writes_growable
+}
+
+/// Whether a job under `rules` taps before its native passes.
+pub fn wanted(rules: Rules) -> bool {
+    mode() != Mode::Auto || needed(rules)
+}
+
+/// Counts a tap pass (diagnostics: `lowmem:::native_status()$tap_passes`).
+pub fn count_pass() {
+    PASSES.fetch_add(1, Ordering::Relaxed);
+}
+
+pub fn passes() -> u64 {
+    PASSES.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source that queues a fixed script, `per_fill` ops at a time.
+    struct Script {
+        ops: Vec<Op>,
+        next: usize,
+        per_fill: usize,
+        uncovered_at: Option<usize>,
+        fills: usize,
+    }
+
+    impl Script {
+        fn new(ops: Vec<Op>, per_fill: usize) -> Script {
+            Script { ops, next: 0, per_fill, uncovered_at: None, fills: 0 }
+        }
+    }
+
+    impl Source for Script {
+        fn fill(&mut self, expect: &mut Expect, _: u64) -> Result<Step> {
+            self.fills += 1;
+            let end = (self.next + self.per_fill).min(self.ops.len());
+            for i in self.next..end {
+                if self.uncovered_at == Some(i) {
+                    return Ok(Step::Uncovered("a closure"));
+                }
+                match self.ops[i] {
+                    Op::Skip(n) => expect.skip(n as usize)?,
+                    Op::Int(v) => expect.int(v)?,
+                    Op::VectorFlags { value, address } => expect.vector_flags(value, address)?,
+                }
+            }
+            self.next = end;
+            Ok(if end == self.ops.len() { Step::Done } else { Step::More })
+        }
+    }
+
+    fn ne(words: &[i32]) -> Vec<u8> {
+        words.iter().flat_map(|w| w.to_ne_bytes()).collect()
+    }
+
+    /// R's stream for: a list of two double vectors (the second at address
+    /// 0x2000, length 3), `grown` setting the GROWABLE bit of the second.
+    fn stream(grown: bool) -> (Vec<Op>, Vec<u8>) {
+        let list = 0x13;
+        let real = 0x0e;
+        let ops = vec![
+            Op::Skip(2),
+            Op::Int(3),
+            Op::VectorFlags { value: list, address: 0x1000 },
+            Op::Int(2),
+            Op::VectorFlags { value: real, address: 0x1800 },
+            Op::Int(1),
+            Op::Skip(8),
+            Op::VectorFlags { value: real, address: 0x2000 },
+            Op::Int(3),
+            Op::Skip(24),
+        ];
+        let mut bytes = b"B\n".to_vec();
+        bytes.extend(ne(&[3, list, 2, real, 1]));
+        bytes.extend(1.5f64.to_ne_bytes());
+        bytes.extend(ne(&[if grown { real | 0x20000 } else { real }, 3]));
+        for v in [1.0f64, 2.0, 3.0] {
+            bytes.extend(v.to_ne_bytes());
+        }
+        (ops, bytes)
+    }
+
+    /// Feeds `bytes` cut into pieces of `piece` bytes.
+    fn run(tap: &mut Tap<Script>, bytes: &[u8], piece: usize) {
+        for chunk in bytes.chunks(piece) {
+            tap.feed(chunk).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_same_stream_agrees_with_nothing_grown() {
+        for piece in [1, 3, 4, 7, 1000] {
+            for per_fill in [1, 2, 100] {
+                let (ops, bytes) = stream(false);
+                let mut tap = Tap::new(Script::new(ops, per_fill), false);
+                run(&mut tap, &bytes, piece);
+                match tap.finish().unwrap() {
+                    Outcome::Agrees(grown) => assert!(grown.is_empty()),
+                    Outcome::Failed(why) => panic!("piece {piece}, per_fill {per_fill}: {why}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_growable_bit_on_a_vector_flags_word_is_learnt() {
+        for piece in [1, 2, 5, 64] {
+            let (ops, bytes) = stream(true);
+            let mut tap = Tap::new(Script::new(ops, 3), false);
+            run(&mut tap, &bytes, piece);
+            let Outcome::Agrees(grown) = tap.finish().unwrap() else { panic!("failed") };
+            assert_eq!(grown.len(), 1);
+            assert!(grown.contains(0x2000));
+            assert!(!grown.contains(0x1800));
+        }
+    }
+
+    #[test]
+    fn the_bit_anywhere_else_fails() {
+        // On an int that is not a vector's flags word (here: a length).
+        let (mut ops, bytes) = stream(false);
+        ops[3] = Op::Int(2 & !0x20000);
+        let mut bytes = bytes;
+        bytes[2 + 8..2 + 12].copy_from_slice(&(2 | 0x20000i32).to_ne_bytes());
+        let mut tap = Tap::new(Script::new(ops, 100), false);
+        run(&mut tap, &bytes, 4);
+        let Outcome::Failed(why) = tap.finish().unwrap() else { panic!("agreed") };
+        assert!(why.contains("0x20002"), "{why}");
+        // Another bit of a vector's flags word.
+        let (ops, mut bytes) = stream(false);
+        bytes[2 + 12..2 + 16].copy_from_slice(&(0x0e | 0x10000i32).to_ne_bytes());
+        let mut tap = Tap::new(Script::new(ops, 100), false);
+        run(&mut tap, &bytes, 1000);
+        assert!(matches!(tap.finish().unwrap(), Outcome::Failed(_)));
+        // The native writer writing the bit where R does not.
+        let (mut ops, bytes) = stream(false);
+        ops[7] = Op::VectorFlags { value: 0x0e | 0x20000, address: 0x2000 };
+        let mut tap = Tap::new(Script::new(ops, 100), false);
+        run(&mut tap, &bytes, 1000);
+        assert!(matches!(tap.finish().unwrap(), Outcome::Failed(_)));
+    }
+
+    #[test]
+    fn after_a_failure_the_rest_is_ignored() {
+        let (ops, mut bytes) = stream(true);
+        bytes[2..6].copy_from_slice(&2i32.to_ne_bytes());
+        let mut tap = Tap::new(Script::new(ops, 1), false);
+        run(&mut tap, &bytes, 3);
+        assert!(tap.failed());
+        // More bytes than the walker would write: still ignored.
+        tap.feed(&[0; 100]).unwrap();
+        assert_eq!(tap.pending(), 0);
+        let Outcome::Failed(why) = tap.finish().unwrap() else { panic!("agreed") };
+        assert!(why.contains("byte 2"), "{why}");
+    }
+
+    #[test]
+    fn streams_of_another_length_fail() {
+        let (ops, bytes) = stream(false);
+        let mut tap = Tap::new(Script::new(ops.clone(), 2), false);
+        run(&mut tap, &bytes[..bytes.len() - 1], 5);
+        let Outcome::Failed(why) = tap.finish().unwrap() else { panic!("agreed") };
+        assert!(why.contains("shorter"), "{why}");
+        let mut tap = Tap::new(Script::new(ops.clone(), 2), false);
+        run(&mut tap, &bytes[..bytes.len() - 26], 5);
+        assert!(matches!(tap.finish().unwrap(), Outcome::Failed(_)), "ends inside an int or before ops");
+        let mut longer = bytes.clone();
+        longer.extend([0u8; 3]);
+        let mut tap = Tap::new(Script::new(ops, 2), false);
+        run(&mut tap, &longer, 5);
+        let Outcome::Failed(why) = tap.finish().unwrap() else { panic!("agreed") };
+        assert!(why.contains("longer"), "{why}");
+    }
+
+    #[test]
+    fn an_uncovered_object_fails_the_tap() {
+        let (ops, bytes) = stream(false);
+        let mut script = Script::new(ops, 2);
+        script.uncovered_at = Some(5);
+        let mut tap = Tap::new(script, false);
+        run(&mut tap, &bytes, 4);
+        let Outcome::Failed(why) = tap.finish().unwrap() else { panic!("agreed") };
+        assert!(why.contains("a closure"), "{why}");
+    }
+
+    #[test]
+    fn an_injected_mismatch_fails_the_tap() {
+        let (ops, bytes) = stream(false);
+        let mut tap = Tap::new(Script::new(ops, 100), true);
+        run(&mut tap, &bytes, 1000);
+        assert!(matches!(tap.finish().unwrap(), Outcome::Failed(_)));
+    }
+
+    #[test]
+    fn the_queue_holds_one_fill_and_skips_merge() {
+        // A long vector in many small skips: one op, whatever its length.
+        let mut expect = Expect::default();
+        expect.doubles(&[0.0; 1000]).unwrap();
+        expect.raw(&[0; 10]).unwrap();
+        expect.string(b"abc").unwrap();
+        assert_eq!(expect.pending(), 1);
+        assert_eq!(expect.position(), 8013);
+        // The source is asked for more only when the queue is empty.
+        let mut ops = Vec::new();
+        let mut bytes = Vec::new();
+        for i in 0..1000 {
+            ops.push(Op::Int(i));
+            ops.push(Op::Skip(4));
+            bytes.extend(ne(&[i, 0]));
+        }
+        let mut tap = Tap::new(Script::new(ops, 10), false);
+        let mut most = 0;
+        for chunk in bytes.chunks(4) {
+            tap.feed(chunk).unwrap();
+            most = most.max(tap.pending());
+        }
+        assert!(most <= 10, "{most} ops queued");
+        assert_eq!(tap.source.fills, 200);
+        assert!(matches!(tap.finish().unwrap(), Outcome::Agrees(_)));
+    }
+
+    #[test]
+    fn many_grown_vectors_one_entry_each() {
+        let mut ops = Vec::new();
+        let mut bytes = Vec::new();
+        for i in 0..5000usize {
+            let address = 0x10_0000 + 64 * (i % 2500); // each vector twice
+            ops.push(Op::VectorFlags { value: 0x0d, address });
+            bytes.extend(ne(&[0x2000d]));
+        }
+        let mut tap = Tap::new(Script::new(ops, 64), false);
+        run(&mut tap, &bytes, 4096);
+        let Outcome::Agrees(grown) = tap.finish().unwrap() else { panic!("failed") };
+        assert_eq!(grown.len(), 2500);
+        assert!(grown.contains(0x10_0000 + 64 * 2499));
+        assert!(!grown.contains(0x10_0000 + 64 * 2500));
+    }
+
+    #[test]
+    fn modes() {
+        let old = set_mode(1);
+        assert_eq!(mode(), Mode::Always);
+        assert!(wanted(Rules { writes_growable: false }));
+        set_mode(7);
+        assert_eq!(mode(), Mode::Always, "unknown codes leave the mode");
+        set_mode(0);
+        assert_eq!(wanted(Rules { writes_growable: true }), cfg!(feature = "api-gp"));
+        assert!(!wanted(Rules { writes_growable: false }));
+        set_mode(old as i32);
+    }
+}
