@@ -20,4 +20,5 @@ res$time_vs_base <- res$seconds / res$seconds[[1]]
 res$peak_over_output <- res$peak_extra_MB / res$output_MB
 res <- cbind(R = paste(R.version$major, R.version$minor, sep = "."), res)
 res$writer <- c("", as.character(lowmem:::serialize_path(data.frame(1))))
+options(width = 200)
 print(res, digits = 3, row.names = FALSE)
