@@ -15,7 +15,7 @@
 pub mod codec;
 pub mod error;
 pub mod ffi;
-pub mod mem;
 pub mod format;
+pub mod mem;
 pub mod rapi;
 pub mod sink;

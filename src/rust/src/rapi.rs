@@ -463,12 +463,7 @@ impl Sexp {
         if !class.attributes(&mut items) || items.len() != 3 || items.iter().any(|(tag, _)| !tag.is_null()) {
             return None;
         }
-        Some(AltrepClassInfo {
-            key: class.address(),
-            class: items[0].1,
-            package: items[1].1,
-            base_type: items[2].1,
-        })
+        Some(AltrepClassInfo { key: class.address(), class: items[0].1, package: items[1].1, base_type: items[2].1 })
     }
 
     /// The address of an ALTREP object's class: the same for every object

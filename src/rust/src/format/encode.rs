@@ -367,14 +367,7 @@ mod tests {
         let enc = encode(Xdr(Slice::new(&mut buf)), |e| {
             e.int(3)?;
             e.ints(&[i32::MIN, 1])?;
-            e.doubles(&[
-                1.5,
-                f64::from_bits(0x7ff0_0000_0000_07a2),
-                f64::NAN,
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                -0.0,
-            ])
+            e.doubles(&[1.5, f64::from_bits(0x7ff0_0000_0000_07a2), f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0])
         });
         enc.0.finish().unwrap();
         // XDR patterns seen from R 4.2.2.
@@ -453,10 +446,7 @@ mod tests {
             e.int(1)?;
             e.string(b"a b")
         });
-        assert_eq!(
-            std::str::from_utf8(enc.dest.written()).unwrap(),
-            "A\n787\nNA\n1.5\nNA\n00\nff\n1\na\\040b\n"
-        );
+        assert_eq!(std::str::from_utf8(enc.dest.written()).unwrap(), "A\n787\nNA\n1.5\nNA\n00\nff\n1\na\\040b\n");
     }
 
     #[test]
@@ -494,7 +484,7 @@ mod tests {
         }
         let mut one = vec![0u8; 11 + 8 + 8];
         items(&mut Xdr(Slice::new(&mut one))).unwrap();
-        assert_eq!(hex(&one), "0004000900000003616263" .to_owned() + "00000009ffffffff" + "0004000900000000");
+        assert_eq!(hex(&one), "0004000900000003616263".to_owned() + "00000009ffffffff" + "0004000900000000");
         let mut native = vec![0u8; one.len()];
         items(&mut Native(Slice::new(&mut native))).unwrap();
         let mut expected = Vec::new();

@@ -54,11 +54,7 @@ const CHARSXP_UNWRITTEN_LEVELS: i32 = 0x01 | 0x20;
 /// as R's `PackFlags`. `levels` is the object's gp bits as this R writes them
 /// ([`Rules::levels`]).
 pub fn pack_flags(sexptype: u32, levels: i32, is_object: bool, has_attr: bool, has_tag: bool) -> i32 {
-    let levels = if sexptype == sexptype::CHARSXP {
-        levels & !CHARSXP_UNWRITTEN_LEVELS
-    } else {
-        levels
-    };
+    let levels = if sexptype == sexptype::CHARSXP { levels & !CHARSXP_UNWRITTEN_LEVELS } else { levels };
     let mut flags = sexptype as i32 | (levels << 12);
     if is_object {
         flags |= IS_OBJECT_BIT;

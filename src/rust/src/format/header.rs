@@ -90,7 +90,7 @@ mod tests {
         assert_eq!(hex(&buf), "580a00000003000402020003050000000005".to_owned() + &hex(b"UTF-8"));
         let mut buf = vec![0u8; 14];
         r422(2).write(&mut Xdr(Slice::new(&mut buf))).unwrap();
-        assert_eq!(hex(&buf), "580a0000000200040202" .to_owned() + "00020300");
+        assert_eq!(hex(&buf), "580a0000000200040202".to_owned() + "00020300");
         if cfg!(target_endian = "little") {
             let mut buf = vec![0u8; 14];
             r422(2).write(&mut Native(Slice::new(&mut buf))).unwrap();

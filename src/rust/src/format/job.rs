@@ -197,7 +197,12 @@ impl Job {
 
     /// Ends the current pass (a streaming pass drops its sink: an
     /// unfinished file is removed), then streams to `sink`.
-    fn stream_to(&mut self, format: c_int, chunk: usize, sink: impl FnOnce() -> Result<Box<dyn Sink>>) -> Result<c_int> {
+    fn stream_to(
+        &mut self,
+        format: c_int,
+        chunk: usize,
+        sink: impl FnOnce() -> Result<Box<dyn Sink>>,
+    ) -> Result<c_int> {
         let format = format_of(format)?;
         self.pass = None;
         let staged = Staged::new(sink()?, chunk)?;
@@ -336,9 +341,7 @@ pub unsafe extern "C" fn lowmem_native_begin_file(
     let path = unsafe { crate::ffi::c_path(path) };
     // Codec 0 (none) is written by direct I/O, from whole staged chunks.
     let staging = if codec == 0 { chunk } else { chunk.min(CODEC_SLICE) };
-    with_job(job, |job| {
-        job.stream_to(format, staging, || Ok(Box::new(FileSink::from_c(path, codec, level, chunk)?)))
-    })
+    with_job(job, |job| job.stream_to(format, staging, || Ok(Box::new(FileSink::from_c(path, codec, level, chunk)?))))
 }
 
 /// Starts a streaming pass in `format` whose output goes, in chunks of
@@ -374,7 +377,7 @@ pub unsafe extern "C" fn lowmem_native_begin_callback(
 pub unsafe extern "C" fn lowmem_native_tap_wanted(job: *mut Job) -> c_int {
     // SAFETY: see the function's contract.
     let rules = unsafe { job.as_ref() }.map(|job| job.rules);
-    catch_unwind(|| rules.map_or(false, tap::wanted)).map_or(0, c_int::from)
+    catch_unwind(|| rules.is_some_and(tap::wanted)).map_or(0, c_int::from)
 }
 
 /// Starts a tap; C then runs R's writer over the object in native binary

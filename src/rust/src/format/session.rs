@@ -19,10 +19,7 @@ struct Session {
     off: Option<String>,
 }
 
-static SESSION: Mutex<Session> = Mutex::new(Session {
-    rules: Rules { writes_growable: true },
-    off: None,
-});
+static SESSION: Mutex<Session> = Mutex::new(Session { rules: Rules { writes_growable: true }, off: None });
 
 /// Whether the probes have run (`off` is meaningful only after that).
 static PROBED: Mutex<bool> = Mutex::new(false);

@@ -261,7 +261,13 @@ mod tests {
         let all: Vec<u8> = log.writes.concat();
         assert_eq!(all.len(), 32_000_000);
         assert!(!last.is_empty());
-        let want = expected(|e| { e.doubles(&doubles)?; e.doubles(&doubles) }, all.len());
+        let want = expected(
+            |e| {
+                e.doubles(&doubles)?;
+                e.doubles(&doubles)
+            },
+            all.len(),
+        );
         assert!(all == want);
     }
 }

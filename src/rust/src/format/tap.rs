@@ -326,9 +326,7 @@ impl<S: Source> Tap<S> {
             }
         }
         let at = self.consumed - 4;
-        self.fail(format!(
-            "R's writer wrote the int {theirs:#x} where the native writer writes {ours:#x} (byte {at})"
-        ));
+        self.fail(format!("R's writer wrote the int {theirs:#x} where the native writer writes {ours:#x} (byte {at})"));
         Ok(())
     }
 

@@ -428,9 +428,7 @@ impl Walk {
                 Elements::IntSeq { first, step, .. } => {
                     Task::Sequence { first: first as f64, step: step as f64, int: true, next: 0, len: ulen }
                 }
-                Elements::RealSeq { first, step, .. } => {
-                    Task::Sequence { first, step, int: false, next: 0, len: ulen }
-                }
+                Elements::RealSeq { first, step, .. } => Task::Sequence { first, step, int: false, next: 0, len: ulen },
             });
         }
         Ok(None)

@@ -242,12 +242,9 @@ mod tests {
     #[test]
     fn bad_arguments_are_errors_not_panics() {
         let mut msg = [0 as c_char; 256];
-        for (interval, page, rows) in [
-            (-1.0, 4096.0, 10.0),
-            (f64::NAN, 4096.0, 10.0),
-            (0.0, 4096.0, 10.0),
-            (0.01, 0.0, 10.0),
-        ] {
+        for (interval, page, rows) in
+            [(-1.0, 4096.0, 10.0), (f64::NAN, 4096.0, 10.0), (0.0, 4096.0, 10.0), (0.01, 0.0, 10.0)]
+        {
             let mut kind = -1;
             let s = unsafe { lowmem_sampler_start(interval, page, rows, msg.as_mut_ptr(), msg.len(), &mut kind) };
             assert!(s.is_null());
@@ -256,14 +253,8 @@ mod tests {
         }
         unsafe {
             assert_eq!(lowmem_sampler_stop(std::ptr::null_mut()), -1.0);
-            assert_eq!(
-                lowmem_sampler_copy(std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0),
-                -1.0
-            );
-            assert_eq!(
-                lowmem_sampler_message(std::ptr::null_mut(), msg.as_mut_ptr(), msg.len()),
-                0
-            );
+            assert_eq!(lowmem_sampler_copy(std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0), -1.0);
+            assert_eq!(lowmem_sampler_message(std::ptr::null_mut(), msg.as_mut_ptr(), msg.len()), 0);
             lowmem_sampler_free(std::ptr::null_mut());
         }
     }
@@ -282,10 +273,7 @@ mod tests {
             assert_eq!(lowmem_sampler_stop(s), n, "stop is idempotent");
             let mut time = vec![0.0; n as usize];
             let mut rss = vec![0.0; n as usize];
-            assert_eq!(
-                lowmem_sampler_copy(s, time.as_mut_ptr(), rss.as_mut_ptr(), n as usize),
-                1.0
-            );
+            assert_eq!(lowmem_sampler_copy(s, time.as_mut_ptr(), rss.as_mut_ptr(), n as usize), 1.0);
             assert_eq!(lowmem_sampler_message(s, msg.as_mut_ptr(), msg.len()), 0);
             lowmem_sampler_free(s);
             assert_eq!(time[0], 0.0);
@@ -300,12 +288,7 @@ mod tests {
         let mut out = [0.0; 3];
         let mut msg = [0 as c_char; 256];
         unsafe {
-            assert_eq!(
-                lowmem_mem_status(out.as_mut_ptr(), msg.as_mut_ptr(), msg.len()),
-                OK,
-                "{}",
-                text(&msg)
-            );
+            assert_eq!(lowmem_mem_status(out.as_mut_ptr(), msg.as_mut_ptr(), msg.len()), OK, "{}", text(&msg));
             assert!(out[0] > 0.0 && out[1] >= out[0] && out[2] >= 1.0, "{out:?}");
             // The reset may be refused (read-only /proc); then it says why.
             if lowmem_mem_reset_peak(out.as_mut_ptr(), msg.as_mut_ptr(), msg.len()) != OK {

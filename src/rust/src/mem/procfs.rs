@@ -29,14 +29,13 @@ pub struct Status {
 /// The resident set in pages: the second field of /proc/self/statm
 /// ("size resident shared text lib data dt").
 pub fn parse_statm_resident(text: &str) -> Result<u64> {
-    let field = text.split_ascii_whitespace().nth(1).ok_or_else(|| MemError::Parse {
-        path: STATM,
-        what: format!("expected at least 2 fields, got {text:?}"),
-    })?;
-    field.parse().map_err(|_| MemError::Parse {
-        path: STATM,
-        what: format!("resident field {field:?} is not a number"),
-    })
+    let field = text
+        .split_ascii_whitespace()
+        .nth(1)
+        .ok_or_else(|| MemError::Parse { path: STATM, what: format!("expected at least 2 fields, got {text:?}") })?;
+    field
+        .parse()
+        .map_err(|_| MemError::Parse { path: STATM, what: format!("resident field {field:?} is not a number") })
 }
 
 /// VmRSS, VmHWM and Threads from the text of /proc/self/status.
@@ -55,10 +54,7 @@ pub fn parse_status(text: &str) -> Result<Status> {
             _ => {}
         }
     }
-    let missing = |key: &str| MemError::Parse {
-        path: STATUS,
-        what: format!("no {key} line"),
-    };
+    let missing = |key: &str| MemError::Parse { path: STATUS, what: format!("no {key} line") };
     Ok(Status {
         vm_rss: vm_rss.ok_or_else(|| missing("VmRSS"))?,
         vm_hwm: vm_hwm.ok_or_else(|| missing("VmHWM"))?,
@@ -69,31 +65,22 @@ pub fn parse_status(text: &str) -> Result<Status> {
 /// A value such as "   13556 kB" in bytes. The kernel's "kB" is 1024 bytes
 /// (fs/proc/task_mmu.c, `SEQ_PUT_DEC(" kB\n...")` of pages << (PAGE_SHIFT-10)).
 fn parse_kb(key: &str, value: &str) -> Result<u64> {
-    let number = value.trim().strip_suffix("kB").ok_or_else(|| MemError::Parse {
-        path: STATUS,
-        what: format!("{key} {value:?} is not in kB"),
-    })?;
+    let number = value
+        .trim()
+        .strip_suffix("kB")
+        .ok_or_else(|| MemError::Parse { path: STATUS, what: format!("{key} {value:?} is not in kB") })?;
     let kb = parse_number(key, number.trim())?;
-    kb.checked_mul(1024).ok_or_else(|| MemError::Parse {
-        path: STATUS,
-        what: format!("{key} {value:?} is too large"),
-    })
+    kb.checked_mul(1024).ok_or_else(|| MemError::Parse { path: STATUS, what: format!("{key} {value:?} is too large") })
 }
 
 fn parse_number(key: &str, number: &str) -> Result<u64> {
-    number.parse().map_err(|_| MemError::Parse {
-        path: STATUS,
-        what: format!("{key} {number:?} is not a number"),
-    })
+    number.parse().map_err(|_| MemError::Parse { path: STATUS, what: format!("{key} {number:?} is not a number") })
 }
 
 /// Reads and parses /proc/self/status.
 pub fn read_status() -> Result<Status> {
-    let text = std::fs::read_to_string(STATUS).map_err(|source| MemError::Proc {
-        action: "read",
-        path: STATUS,
-        source,
-    })?;
+    let text =
+        std::fs::read_to_string(STATUS).map_err(|source| MemError::Proc { action: "read", path: STATUS, source })?;
     parse_status(&text)
 }
 
@@ -104,20 +91,13 @@ const RESET_SLACK: u64 = 1 << 20;
 /// Resets VmHWM to the current VmRSS and checks that the reset took effect;
 /// returns the status read right after it.
 pub fn reset_peak() -> Result<Status> {
-    let write = |source| MemError::Proc {
-        action: "write",
-        path: CLEAR_REFS,
-        source,
-    };
+    let write = |source| MemError::Proc { action: "write", path: CLEAR_REFS, source };
     let mut file = File::options().write(true).open(CLEAR_REFS).map_err(write)?;
     file.write_all(b"5").map_err(write)?;
     drop(file);
     let status = read_status()?;
     if status.vm_hwm > status.vm_rss.saturating_add(RESET_SLACK) {
-        return Err(MemError::ResetIgnored {
-            hwm: status.vm_hwm,
-            rss: status.vm_rss,
-        });
+        return Err(MemError::ResetIgnored { hwm: status.vm_hwm, rss: status.vm_rss });
     }
     Ok(status)
 }
@@ -132,21 +112,13 @@ pub struct StatmReader {
 
 impl StatmReader {
     pub fn open(page_size: u64) -> Result<StatmReader> {
-        let file = File::open(STATM).map_err(|source| MemError::Proc {
-            action: "open",
-            path: STATM,
-            source,
-        })?;
+        let file = File::open(STATM).map_err(|source| MemError::Proc { action: "open", path: STATM, source })?;
         Ok(StatmReader { file, page_size })
     }
 
     /// The resident set in bytes.
     pub fn rss(&mut self) -> Result<u64> {
-        let read = |source| MemError::Proc {
-            action: "read",
-            path: STATM,
-            source,
-        };
+        let read = |source| MemError::Proc { action: "read", path: STATM, source };
         // statm is seven numbers; 160 bytes hold seven 20-digit ones.
         let mut buf = [0u8; 160];
         self.file.seek(SeekFrom::Start(0)).map_err(read)?;
@@ -159,10 +131,8 @@ impl StatmReader {
                 Err(e) => return Err(read(e)),
             }
         }
-        let text = std::str::from_utf8(&buf[..len]).map_err(|_| MemError::Parse {
-            path: STATM,
-            what: "not UTF-8".to_string(),
-        })?;
+        let text = std::str::from_utf8(&buf[..len])
+            .map_err(|_| MemError::Parse { path: STATM, what: "not UTF-8".to_string() })?;
         Ok(parse_statm_resident(text)?.saturating_mul(self.page_size))
     }
 }
@@ -187,10 +157,7 @@ pub(crate) mod tests {
 
     #[test]
     fn statm_resident_is_the_second_field() {
-        assert_eq!(
-            parse_statm_resident("171843 107751 2114 1 0 104500 0\n").unwrap(),
-            107751
-        );
+        assert_eq!(parse_statm_resident("171843 107751 2114 1 0 104500 0\n").unwrap(), 107751);
         assert_eq!(parse_statm_resident("1 2").unwrap(), 2);
     }
 
@@ -205,14 +172,7 @@ pub(crate) mod tests {
     #[test]
     fn status_fields_in_bytes() {
         let status = parse_status(STATUS_SAMPLE).unwrap();
-        assert_eq!(
-            status,
-            Status {
-                vm_rss: 431_004 * 1024,
-                vm_hwm: 443_212 * 1024,
-                threads: 2
-            }
-        );
+        assert_eq!(status, Status { vm_rss: 431_004 * 1024, vm_hwm: 443_212 * 1024, threads: 2 });
     }
 
     #[test]
@@ -223,9 +183,7 @@ pub(crate) mod tests {
         assert!(unit.contains("not in kB"), "{unit}");
         let number = parse_status("Threads:\tmany\n").unwrap_err().to_string();
         assert!(number.contains("\"many\" is not a number"), "{number}");
-        let huge = parse_status("VmHWM:\t 18446744073709551615 kB\n")
-            .unwrap_err()
-            .to_string();
+        let huge = parse_status("VmHWM:\t 18446744073709551615 kB\n").unwrap_err().to_string();
         assert!(huge.contains("too large"), "{huge}");
     }
 
@@ -238,10 +196,7 @@ pub(crate) mod tests {
         let after = read_status().unwrap().vm_rss;
         // Other tests run in parallel threads: allow some movement.
         let (lo, hi) = (before.min(after), before.max(after));
-        assert!(
-            rss + (16 << 20) >= lo && rss <= hi + (16 << 20),
-            "{lo} <= {rss} <= {hi}"
-        );
+        assert!(rss + (16 << 20) >= lo && rss <= hi + (16 << 20), "{lo} <= {rss} <= {hi}");
         assert!(reader.rss().unwrap() > 0, "the file can be read again");
     }
 }

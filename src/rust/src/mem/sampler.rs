@@ -68,13 +68,7 @@ impl<S: RssSource> Sampler<S> {
                 (source, series, status)
             })
             .map_err(MemError::Spawn)?;
-        Ok(Sampler {
-            start,
-            pid: std::process::id(),
-            stop_tx: Some(stop_tx),
-            thread: Some(thread),
-            outcome: None,
-        })
+        Ok(Sampler { start, pid: std::process::id(), stop_tx: Some(stop_tx), thread: Some(thread), outcome: None })
     }
 
     /// Stops and joins the thread and takes the closing sample. Calling it
@@ -95,10 +89,7 @@ impl<S: RssSource> Sampler<S> {
             std::mem::forget(self.thread.take());
             return Err(MemError::Forked { parent: self.pid, this });
         }
-        let thread = self
-            .thread
-            .take()
-            .ok_or_else(|| MemError::Internal("the sampler has no thread".into()))?;
+        let thread = self.thread.take().ok_or_else(|| MemError::Internal("the sampler has no thread".into()))?;
         let (mut source, mut series, status) = thread
             .join()
             .map_err(|panic| MemError::Internal(format!("the sampler thread panicked: {}", panic_message(&panic))))?;
@@ -173,13 +164,7 @@ mod tests {
 
     fn counter(fail_at: usize) -> (Counter, Arc<AtomicUsize>) {
         let calls = Arc::new(AtomicUsize::new(0));
-        (
-            Counter {
-                calls: Arc::clone(&calls),
-                fail_at,
-            },
-            calls,
-        )
+        (Counter { calls: Arc::clone(&calls), fail_at }, calls)
     }
 
     #[test]
@@ -195,10 +180,7 @@ mod tests {
         assert_eq!(rows[0], (0.0, 1000), "first sample at once");
         // A loaded test machine may deliver far fewer ticks, never more.
         assert!(rows.len() >= 5 && rows.len() <= most, "{} rows, at most {most}", rows.len());
-        assert!(
-            rows.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1),
-            "increasing"
-        );
+        assert!(rows.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1), "increasing");
         assert!(rows.last().unwrap().0 >= 0.1, "closing sample at stop");
     }
 
@@ -228,10 +210,7 @@ mod tests {
     #[test]
     fn errors_reach_stop() {
         let (source, _) = counter(0);
-        assert!(
-            Sampler::start(source, Duration::from_millis(1), 10).is_err(),
-            "first sample fails"
-        );
+        assert!(Sampler::start(source, Duration::from_millis(1), 10).is_err(), "first sample fails");
         let (source, _) = counter(3);
         let mut sampler = Sampler::start(source, Duration::from_millis(1), 10).unwrap();
         std::thread::sleep(Duration::from_millis(50));

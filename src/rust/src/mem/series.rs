@@ -35,15 +35,8 @@ impl Series {
     pub fn with_cap(cap: usize) -> Result<Series> {
         let cap = cap.max(MIN_CAP);
         let mut rows = Vec::new();
-        rows.try_reserve_exact(cap.saturating_add(2))
-            .map_err(|_| MemError::Reserve { rows: cap })?;
-        Ok(Series {
-            rows,
-            cap,
-            stride: 1,
-            pending: None,
-            pending_count: 0,
-        })
+        rows.try_reserve_exact(cap.saturating_add(2)).map_err(|_| MemError::Reserve { rows: cap })?;
+        Ok(Series { rows, cap, stride: 1, pending: None, pending_count: 0 })
     }
 
     pub fn push(&mut self, sample: Sample) {

@@ -44,11 +44,7 @@ impl AtomicFile {
     /// (its metadata), if any; returns it open for writing, or `None` if
     /// the owner or group of `existing` could not be passed on (the caller
     /// then writes in place). `target` is the path as given, for messages.
-    pub fn create(
-        target: &Path,
-        dest: &Path,
-        existing: Option<&Metadata>,
-    ) -> io::Result<Option<(Self, File)>> {
+    pub fn create(target: &Path, dest: &Path, existing: Option<&Metadata>) -> io::Result<Option<(Self, File)>> {
         if dest.file_name().is_none() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a file name"));
         }
@@ -142,10 +138,8 @@ fn random_u64() -> u64 {
         return u64::from_ne_bytes(buf);
     }
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut z = nanos ^ (u64::from(std::process::id()) << 32) ^ count.rotate_left(17);
     // splitmix64's finalizer.

@@ -97,9 +97,6 @@ mod tests {
         let mut buf = [0u8; 4];
         let mut sink = Slice::new(&mut buf);
         sink.write(b"ab").unwrap();
-        assert!(matches!(
-            sink.finish(),
-            Err(Error::Underflow { expected: 4, written: 2 })
-        ));
+        assert!(matches!(sink.finish(), Err(Error::Underflow { expected: 4, written: 2 })));
     }
 }

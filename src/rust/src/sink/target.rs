@@ -181,9 +181,7 @@ fn is_mount_root(path: &Path) -> bool {
     // wrapper is needed) with a NUL-terminated path and a struct statx that
     // outlives the call; an old kernel fails with ENOSYS.
     let mut stx: libc::statx = unsafe { std::mem::zeroed() };
-    let rc = unsafe {
-        libc::syscall(libc::SYS_statx, libc::AT_FDCWD, c_path.as_ptr(), 0, libc::STATX_TYPE, &mut stx)
-    };
+    let rc = unsafe { libc::syscall(libc::SYS_statx, libc::AT_FDCWD, c_path.as_ptr(), 0, libc::STATX_TYPE, &mut stx) };
     let flag = libc::STATX_ATTR_MOUNT_ROOT as u64;
     rc == 0 && stx.stx_attributes_mask & flag != 0 && stx.stx_attributes & flag != 0
 }
