@@ -31,11 +31,12 @@
 //! run everywhere, or fail ([`set_mode`]).
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use super::encode::Encoder;
 use super::flags::{Rules, GROWABLE};
+use super::refs::AddressHasher;
 use super::walk::{Step, Walk};
 use crate::error::{Error, Result};
 
@@ -146,25 +147,6 @@ pub trait Source {
 impl Source for Walk {
     fn fill(&mut self, expect: &mut Expect, budget: u64) -> Result<Step> {
         self.step(expect, budget)
-    }
-}
-
-/// Hashes an address: objects are at least 8-byte aligned, so the low
-/// bits carry nothing; a multiplication spreads the rest.
-#[derive(Default)]
-pub struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = ((n as u64) >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 
