@@ -238,25 +238,13 @@ static int tap_pass(NativeJob *job, SEXP object, char *reason, size_t size)
 
 /* ---- passes ------------------------------------------------------------ */
 
-/* Runs the current pass, a counting one, to its end, checking for
-   interrupts in between steps. 1 when done, 0 if not covered (why in
-   `reason`). */
+static int steps(NativeJob *job, const char *what, char *reason, size_t size,
+                 unsigned char *buf, size_t len);
+
+/* Runs the current pass, a counting one, to its end (see steps()). */
 static int count_steps(NativeJob *job, char *reason, size_t size)
 {
-    for (;;) {
-        switch (lm_native_step(job, LM_NATIVE_STEP)) {
-        case LM_NATIVE_DONE:
-            return 1;
-        case LM_NATIVE_MORE:
-            R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
-            break;
-        case LM_NATIVE_UNCOVERED:
-            if (!lowmem_native_message(job, reason, size)) snprintf(reason, size, "not covered");
-            return 0;
-        default:
-            lm_native_raise(job, "sizing");
-        }
-    }
+    return steps(job, "sizing", reason, size, NULL, 0);
 }
 
 static void count_begin(NativeJob *job, R_pstream_format_t type)
@@ -338,14 +326,17 @@ static void prefault(unsigned char *buf, size_t from, size_t to)
 
 /* Runs the current pass to its end, checking for interrupts every
    LM_NATIVE_STEP bytes. Returns 1 when done, 0 if the object is not
-   covered (the reason is copied into c->reason). A writing pass passes its
-   output (`buf`, `len`), which is prefaulted a step ahead of the writer. */
-static int run_pass(native_call *c, const char *what, unsigned char *buf, size_t len)
+   covered (why in `reason`), -1 if a writing pass found the object other
+   than counted (a finalizer changed it; see native_body). A writing pass
+   passes its output (`buf`, `len`), which is prefaulted a step ahead of the
+   writer; `what` names the pass in an internal error. */
+static int steps(NativeJob *job, const char *what, char *reason, size_t size,
+                 unsigned char *buf, size_t len)
 {
     size_t faulted = 0;
     for (;;) {
         if (buf != NULL && faulted < len) {
-            size_t pos = (size_t) lowmem_native_bytes(c->job);
+            size_t pos = (size_t) lowmem_native_bytes(job);
             size_t ahead = pos + 2 * (size_t) LM_NATIVE_STEP;
             if (ahead > len) ahead = len;
             if (ahead > faulted) {
@@ -353,25 +344,28 @@ static int run_pass(native_call *c, const char *what, unsigned char *buf, size_t
                 faulted = ahead;
             }
         }
-        int status = lm_native_step(c->job, LM_NATIVE_STEP);
-        switch (status) {
+        switch (lm_native_step(job, LM_NATIVE_STEP)) {
         case LM_NATIVE_DONE:
             return 1;
         case LM_NATIVE_MORE:
             R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
             break;
         case LM_NATIVE_UNCOVERED:
-            if (!lowmem_native_message(c->job, c->reason, sizeof c->reason))
-                strcpy(c->reason, "not covered");
+            if (!lowmem_native_message(job, reason, size)) snprintf(reason, size, "not covered");
             return 0;
         default:
-            if (buf != NULL && lowmem_native_error_kind(c->job) == LM_KIND_MISCOUNTED) {
-                c->changed = 1; /* see native_body */
-                return 0;
-            }
-            lm_native_raise(c->job, what);
+            if (buf != NULL && lowmem_native_error_kind(job) == LM_KIND_MISCOUNTED) return -1;
+            lm_native_raise(job, what);
         }
     }
+}
+
+/* A pass of the call's job (see steps()): 1 when done, 0 if not. */
+static int run_pass(native_call *c, const char *what, unsigned char *buf, size_t len)
+{
+    int done = steps(c->job, what, c->reason, sizeof c->reason, buf, len);
+    if (done < 0) c->changed = 1; /* see native_body */
+    return done > 0;
 }
 
 static int begin_pass(native_call *c, R_pstream_format_t type, unsigned char *buf, size_t len)
