@@ -11,6 +11,7 @@
 //!   in `format::job`).
 //! * [`rapi`]: read access to R objects for the native writer; the only
 //!   module that calls R.
+//! * [`types`]: R's type codes (a leaf, used by `rapi` and `format`).
 
 pub mod codec;
 pub mod error;
@@ -19,3 +20,4 @@ pub mod format;
 pub mod mem;
 pub mod rapi;
 pub mod sink;
+pub mod types;

@@ -55,7 +55,7 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 
-use crate::format::flags::sexptype;
+use crate::types::sexptype;
 
 #[repr(C)]
 pub struct SexpRec {
@@ -158,7 +158,7 @@ pub struct AltrepClassInfo {
 
 /// The stream codes of R's singletons (`SaveSpecialHook`).
 pub fn special_code(x: Sexp) -> Option<i32> {
-    use crate::format::flags::pseudo::*;
+    use crate::types::pseudo::*;
     // SAFETY: reading R's global object pointers; R initialised them before
     // any package code ran.
     unsafe {
