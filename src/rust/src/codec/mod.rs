@@ -1,13 +1,14 @@
 //! Compression for files written by `serialize_to_file()`: the same choices
 //! as `saveRDS(compress = )`, each readable by `readRDS()`.
+//!
+//! Codecs sit below the sinks: they write into any [`FileOut`], which the
+//! sinks supply (`sink::DirectFile`), and know nothing of the sinks.
 
 mod alloc;
 mod gzip;
 
 use std::fs::File;
 use std::io::{self, Write};
-
-use crate::sink::DirectFile;
 
 pub use alloc::{out_of_memory, try_buffer};
 pub use gzip::ParallelGzip;
@@ -38,32 +39,44 @@ impl Codec {
     }
 }
 
-/// A writer that encodes with one codec into a file; `finish` completes the
-/// encoding and hands the file back (so it can be synced and renamed). An
-/// uncompressed file is written with direct I/O where possible (see
-/// [`DirectFile`]); gzip writes each compressed block as it comes.
-pub enum Encoder {
-    Plain(DirectFile),
-    Gzip(ParallelGzip<File>),
-    Bzip2(bzip2::write::BzEncoder<DirectFile>),
-    Xz(liblzma::write::XzEncoder<DirectFile>),
+/// What a codec writes its output into: a writer over a file that hands the
+/// file back once everything is written.
+pub trait FileOut: Write + Sized {
+    /// For an uncompressed stream, written as it comes (the sinks' writer
+    /// uses direct I/O where possible).
+    fn direct(file: File) -> io::Result<Self>;
+    /// For a compressed stream, whose output comes in pieces of any size.
+    fn buffered(file: File) -> io::Result<Self>;
+    /// Writes out what is held and returns the file (to be synced).
+    fn into_file(self) -> io::Result<File>;
 }
 
-impl Encoder {
+/// A writer that encodes with one codec into a file; `finish` completes the
+/// encoding and hands the file back (so it can be synced and renamed). An
+/// uncompressed file goes to [`FileOut::direct`]; gzip writes each
+/// compressed block as it comes.
+pub enum Encoder<W: Write> {
+    Plain(W),
+    Gzip(ParallelGzip<File>),
+    Bzip2(bzip2::write::BzEncoder<W>),
+    Xz(liblzma::write::XzEncoder<W>),
+}
+
+impl<W: FileOut> Encoder<W> {
     /// `chunk` is the size of gzip's blocks.
     pub fn new(codec: Codec, level: i32, chunk: usize, file: File) -> io::Result<Self> {
         let chunk = chunk.max(4096);
         let level = Codec::level(level);
         Ok(match codec {
-            Codec::None => Encoder::Plain(DirectFile::new(file)?),
+            Codec::None => Encoder::Plain(W::direct(file)?),
             Codec::Gzip => Encoder::Gzip(ParallelGzip::new(file, level, chunk, gzip::default_workers())?),
             Codec::Bzip2 => Encoder::Bzip2(bzip2::write::BzEncoder::new(
-                DirectFile::buffered(file)?,
+                W::buffered(file)?,
                 bzip2::Compression::new(level.max(1)),
             )),
             // CRC32 as R's xzfile() writes it (liblzma's default is CRC64).
             Codec::Xz => Encoder::Xz(liblzma::write::XzEncoder::new_stream(
-                DirectFile::buffered(file)?,
+                W::buffered(file)?,
                 liblzma::stream::Stream::new_easy_encoder(level, liblzma::stream::Check::Crc32)
                     .map_err(io::Error::other)?,
             )),
@@ -86,6 +99,6 @@ impl Encoder {
             Encoder::Bzip2(w) => w.finish()?,
             Encoder::Xz(w) => w.finish()?,
         };
-        file.into_inner()
+        file.into_file()
     }
 }

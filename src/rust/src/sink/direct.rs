@@ -22,6 +22,7 @@ use std::fs::File;
 use std::io::{self, Write};
 
 use super::Pages;
+use crate::codec::FileOut;
 
 /// Alignment of memory, lengths and file offsets for direct writes: the
 /// largest logical block size of common devices.
@@ -97,6 +98,21 @@ impl DirectFile {
         self.failed = result.is_err();
         self.len = 0;
         result
+    }
+}
+
+/// The codecs' file writer (see `crate::codec`).
+impl FileOut for DirectFile {
+    fn direct(file: File) -> io::Result<Self> {
+        DirectFile::new(file)
+    }
+
+    fn buffered(file: File) -> io::Result<Self> {
+        DirectFile::buffered(file)
+    }
+
+    fn into_file(self) -> io::Result<File> {
+        self.into_inner()
     }
 }
 

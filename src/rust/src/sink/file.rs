@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::target::Destination;
-use super::Sink;
+use super::{DirectFile, Sink};
 use crate::codec::{Codec, Encoder};
 use crate::error::{Error, Result};
 
@@ -12,7 +12,7 @@ pub struct FileSink {
     // Dropped in this order: an encoder may write its tail when dropped
     // (bzip2's and xz's do), and the destination must still be there for
     // that (an in-place pipe's SIGPIPE still blocked).
-    encoder: Option<Encoder>,
+    encoder: Option<Encoder<DirectFile>>,
     dest: Option<Destination>,
     written: u64,
 }
@@ -20,7 +20,7 @@ pub struct FileSink {
 impl FileSink {
     pub fn create(path: &Path, codec: Codec, level: i32, chunk: usize) -> Result<Self> {
         let (dest, file) = Destination::open(path)?;
-        let encoder = Encoder::new(codec, level, chunk, file).map_err(|e| io_error(&dest, e))?;
+        let encoder = Encoder::<DirectFile>::new(codec, level, chunk, file).map_err(|e| io_error(&dest, e))?;
         Ok(Self { encoder: Some(encoder), dest: Some(dest), written: 0 })
     }
 
@@ -91,7 +91,7 @@ mod tests {
         // /dev/full is not a directory we can create temp files in, so
         // write through the encoder directly to see ENOSPC surface.
         let Ok(file) = fs::OpenOptions::new().write(true).open("/dev/full") else { return };
-        let mut enc = Encoder::new(Codec::None, 0, 4096, file).unwrap();
+        let mut enc = Encoder::<DirectFile>::new(Codec::None, 0, 4096, file).unwrap();
         let res = enc.write_all(&vec![0u8; 1 << 16]).and_then(|_| enc.finish().map(|_| ()));
         let err = res.unwrap_err();
         assert_eq!(err.raw_os_error(), Some(28), "{err}");
