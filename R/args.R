@@ -1,13 +1,18 @@
 # Argument handling shared by serialize() and serialized_size().
 
 # The stream format code, computed with exactly base::serialize()'s
-# expressions so that bad `ascii`/`xdr` values fail with base's errors:
-# 0 = XDR, 1 = ASCII, 2 = ASCII with hex doubles, 3 = native binary.
+# expressions so that bad `ascii`/`xdr` values fail with base's errors: R's
+# R_pstream_format_t (lm_format in src/lowmem.h), which C and Rust take as
+# it is: 1 = ASCII, 2 = native binary, 3 = XDR, 4 = ASCII with hex doubles.
 format_code <- function(ascii, xdr, connection = NULL) {
   if (!ascii && inherits(connection, "sockconn")) {
     # base::serialize() takes another internal route here; the format is the same.
   }
-  if (is.na(ascii)) 2L else if (ascii) 1L else if (!xdr) 3L else 0L
+  if (is.na(ascii)) 4L else if (ascii) 1L else if (!xdr) 2L else 3L
+}
+
+is_ascii_format <- function(type) {
+  type %in% c(1L, 4L)
 }
 
 check_refhook <- function(refhook) {

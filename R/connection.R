@@ -2,7 +2,7 @@
 
 serialize_to_connection <- function(object, connection, type, version, refhook,
                                     chunk_size, progress) {
-  ascii <- type %in% c(1L, 2L)
+  ascii <- is_ascii_format(type)
   if (!isOpen(connection)) {
     open(connection, if (ascii) "w" else "wb")
     on.exit(close(connection))
@@ -13,7 +13,7 @@ serialize_to_connection <- function(object, connection, type, version, refhook,
     stop("cannot write to this connection")
   }
   text <- identical(info$text, "text")
-  if (text && !(type %in% c(1L, 2L))) {
+  if (text && !ascii) {
     stop("only ascii format can be written to text mode connections")
   }
   .Call(

@@ -94,7 +94,7 @@ serialize_to_file <- function(object, path, compress = FALSE, ascii = FALSE,
   if (!is.numeric(level) || length(level) != 1L || is.na(level) || level < 0 || level > 9) {
     abort("`compression_level` must be a number from 0 to 9.", class = "lowmem_error_argument")
   }
-  type <- if (is.na(ascii)) 2L else if (ascii) 1L else 0L
+  type <- format_code(ascii, xdr = TRUE)
   check_refhook(refhook)
   .Call(
     C_lowmem_serialize_file, object, path.expand(native_path(path)), codec, as.integer(level),

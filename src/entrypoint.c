@@ -1,10 +1,111 @@
-/* Registration of the package's native routines. */
+/*
+ * The package's native routines, and the entry points of serialization:
+ * each reads its arguments and hands the object to the native writer
+ * (native.c) first, to R's own serializer (serialize.c) if the native
+ * writer does not cover it.
+ */
+#define R_NO_REMAP
 #include <R.h>
 #include <Rinternals.h>
 #include <R_ext/Rdynload.h>
 
 #include "lowmem_c.h"
 #include "mem.h"
+
+/* ---- arguments --------------------------------------------------------- */
+
+/* As base R's R_serialize(): NULL means R's default (0 here). */
+static int version_of(SEXP version)
+{
+    if (version == R_NilValue) return 0;
+    int v = Rf_asInteger(version);
+    if (v == NA_INTEGER || v <= 0)
+        Rf_error("bad version value"); /* base R's message */
+    return v;
+}
+
+/* `refhook` is protected as an argument of .Call. */
+static lm_args args_of(SEXP object, SEXP type, SEXP version, SEXP refhook)
+{
+    lm_args a = {object, lm_format_of(type), version_of(version), refhook};
+    return a;
+}
+
+static size_t chunk_of(SEXP chunk_size)
+{
+    double n = Rf_asReal(chunk_size);
+    if (!(n >= 1 && n <= 2147483647.0))
+        lm_raise(LM_KIND_ARGUMENT, "`chunk_size` must be a number of bytes between 1 and 2^31 - 1.");
+    return (size_t) n;
+}
+
+/* A stream's R side; no progress with a refhook, which must run once, in
+   the pass that writes (a progress bar needs a counting pass first). */
+static lm_output output_of(SEXP con, int text, size_t chunk, SEXP progress, SEXP refhook)
+{
+    lm_output out = {con, text, chunk, R_NilValue, R_NilValue, 0, 0,
+                     refhook == R_NilValue ? progress : R_NilValue, 0, 0};
+    return out;
+}
+
+/* ---- serialization ---------------------------------------------------------- */
+
+SEXP lowmem_serialize_raw(SEXP object, SEXP type, SEXP version, SEXP refhook)
+{
+    lm_args a = args_of(object, type, version, refhook);
+    lm_result_prepare(); /* lowmem's collection, if due: before any pass */
+    if (refhook == R_NilValue) {
+        SEXP native = lm_native_raw(&a);
+        if (native != NULL) return native;
+    }
+    return lm_r_raw(&a);
+}
+
+SEXP lowmem_serialized_size(SEXP object, SEXP type, SEXP version, SEXP refhook)
+{
+    lm_args a = args_of(object, type, version, refhook);
+    if (refhook == R_NilValue) {
+        SEXP native = lm_native_size(&a); /* O(nodes) */
+        if (native != NULL) return native;
+    }
+    return lm_r_size(&a);
+}
+
+static SEXP stream(const lm_args *a, const lm_dest *d, lm_output *out)
+{
+    char reason[256] = "a refhook was given";
+    if (a->refhook == R_NilValue && lm_native_stream(a, d, out, reason, sizeof reason)) {
+        lm_note_path(1, "");
+        return R_NilValue;
+    }
+    lm_note_path(0, reason);
+    lm_r_stream(a, d, out);
+    return R_NilValue;
+}
+
+SEXP lowmem_serialize_conn(SEXP object, SEXP con, SEXP text, SEXP type, SEXP version,
+                           SEXP refhook, SEXP chunk_size, SEXP progress)
+{
+    lm_args a = args_of(object, type, version, refhook);
+    lm_dest d = {NULL, 0, 0, chunk_of(chunk_size)};
+    lm_output out = output_of(con, Rf_asLogical(text) == TRUE, d.chunk, progress, refhook);
+    return stream(&a, &d, &out);
+}
+
+SEXP lowmem_serialize_file(SEXP object, SEXP path, SEXP codec, SEXP level,
+                           SEXP type, SEXP version, SEXP refhook,
+                           SEXP chunk_size, SEXP progress)
+{
+    lm_args a = args_of(object, type, version, refhook);
+    if (!Rf_isString(path) || XLENGTH(path) != 1 || STRING_ELT(path, 0) == NA_STRING)
+        lm_raise(LM_KIND_ARGUMENT, "`path` must be a single file path.");
+    lm_dest d = {Rf_translateChar(STRING_ELT(path, 0)), Rf_asInteger(codec), Rf_asInteger(level),
+                 chunk_of(chunk_size)};
+    lm_output out = output_of(R_NilValue, 0, d.chunk, progress, refhook);
+    return stream(&a, &d, &out);
+}
+
+/* ---- registration ----------------------------------------------------------- */
 
 static const R_CallMethodDef call_methods[] = {
     {"lowmem_serialize_raw", (DL_FUNC) &lowmem_serialize_raw, 4},

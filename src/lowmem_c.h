@@ -1,28 +1,115 @@
-/* Entry points and helpers shared by the package's C files. */
+/*
+ * What the package's C files share. Each file has one concern, and the
+ * dependencies run one way: entrypoint.c -> native.c, serialize.c ->
+ * output.c -> errors.c (result.c beside them).
+ */
 #ifndef LOWMEM_C_H
 #define LOWMEM_C_H
 
 #include <Rinternals.h>
 #include <R_ext/Rdynload.h>
 
-/* The stream format of a format code computed by the R wrappers (R/args.R,
-   exactly as base::serialize): 0 XDR, 1 ASCII, 2 ASCII with hex doubles,
-   3 native binary. */
-static inline R_pstream_format_t lm_format(int code)
-{
-    switch (code) {
-    case 1: return R_pstream_ascii_format;
-    case 2: return R_pstream_asciihex_format;
-    case 3: return R_pstream_binary_format;
-    default: return R_pstream_xdr_format;
-    }
-}
+#include "lowmem.h"
 
-/* Raises an R condition of class c(klass, "lowmem_error", "error", "condition"). */
+/* ---- errors.c ------------------------------------------------------------ */
+
+/* Raise an R condition of class c(<class of kind>, "lowmem_error", "error",
+   "condition") with `msg`; never return. */
+void lm_raise(lm_error_kind kind, const char *msg);
+/* The same with the class by name (src/mem.c). */
 void lm_abort(const char *klass, const char *msg);
+/* Raise the stream's error, if it has one. */
+void lm_raise_stream(Stream *stream);
+/* Raise the job's error: of its kind if I/O or memory, else an internal
+   error of the step `what`. */
+void lm_raise_job(NativeJob *job, const char *what);
+/* The format code R/args.R computed (an lm_format: R_pstream_format_t's
+   values), checked. */
+R_pstream_format_t lm_format_of(SEXP type);
 
-/* The result vector (result.c): an exactly-sized raw vector; large ones are
-   ALTREP vectors over lowmem's own memory map. */
+/* ---- what a call serializes (entrypoint.c) ----------------------------- */
+
+typedef struct {
+    SEXP object;
+    R_pstream_format_t type;
+    int version; /* 0 = R's default */
+    SEXP refhook; /* R_NilValue, or the user's refhook */
+} lm_args;
+
+/* Where a streaming call writes: a file (path non-NULL), or the output's
+   connection. */
+typedef struct {
+    const char *path;
+    int codec, level; /* as lowmem_stream_file_new's */
+    size_t chunk;
+} lm_dest;
+
+/* ---- output.c: what a call does with R while it writes ------------------ */
+
+/* Interrupt checks by the clock (see output.c). */
+typedef struct {
+    double checked_at;  /* when R last checked */
+    double since_check; /* bytes since the clock was last read */
+} lm_clock;
+/* Let R check for interrupts and time limits if due. May jump. */
+void lm_check_interrupts(lm_clock *clock);
+/* The same, reading the clock only every so many bytes (R's serializer
+   hands over many pieces of a few bytes). */
+void lm_check_interrupts_after(lm_clock *clock, size_t bytes);
+
+/* A streaming call's R side: the connection it writes to (R_NilValue for a
+   file), in chunks through an R call, and its progress reports. */
+typedef struct {
+    SEXP con;
+    int con_text;   /* a text-mode connection */
+    size_t chunk;
+    SEXP chunk_vec; /* the chunk buffer: a raw vector of up to `chunk` bytes */
+    SEXP write_call; /* lowmem:::write_chunk(chunk_vec, con, text) */
+    PROTECT_INDEX chunk_ipx, call_ipx;
+    SEXP progress;  /* R_NilValue, or function(done, total) */
+    double total, next_report;
+} lm_output;
+/* Reserves the protect-stack slots of the chunk vector and the write call
+   (two PROTECTs, released by the caller). */
+void lm_output_reserve(lm_output *out);
+/* Makes v the chunk vector. */
+void lm_output_use_vec(lm_output *out, SEXP v);
+/* Writes n bytes at p to the connection; may jump. */
+void lm_output_write(lm_output *out, const unsigned char *p, size_t n);
+/* Reports `done` bytes of `total` if a hundredth (at least 1 MiB) passed. */
+void lm_output_progress(lm_output *out, double done);
+/* The last report, whose failure is ignored. */
+void lm_output_done(lm_output *out, double done);
+
+/* ---- serialize.c: R's serializer --------------------------------------- */
+
+SEXP lm_r_raw(const lm_args *a);
+SEXP lm_r_size(const lm_args *a);
+void lm_r_stream(const lm_args *a, const lm_dest *d, lm_output *out);
+/* The writer a streaming call chose, for lowmem:::last_stream_path(). */
+void lm_note_path(int native, const char *reason);
+SEXP lowmem_write_pass(SEXP call_ptr);
+SEXP lowmem_last_stream_path(void);
+
+/* ---- native.c: the native writer ---------------------------------------- */
+
+/* The result, or NULL if the native writer does not cover the object. */
+SEXP lm_native_raw(const lm_args *a);
+SEXP lm_native_size(const lm_args *a);
+/* 1 if the object was streamed, 0 with the reason if it is left to R's
+   writer (nothing was written). */
+int lm_native_stream(const lm_args *a, const lm_dest *d, lm_output *out, char *reason, size_t size);
+SEXP lowmem_serialize_path(SEXP object, SEXP type, SEXP version, SEXP refhook);
+SEXP lowmem_native_probe(SEXP object, SEXP type, SEXP version);
+SEXP lowmem_session_configure(SEXP writes_growable, SEXP reason);
+SEXP lowmem_native_status(void);
+SEXP lowmem_tap_mode(SEXP mode);
+SEXP lowmem_bench_floor(SEXP x, SEXP size);
+
+/* ---- result.c: the result vector ---------------------------------------- */
+
+/* An exactly-sized raw vector; large ones are ALTREP vectors over lowmem's
+   own memory map. */
 void lm_result_init(DllInfo *dll);
 /* Runs lowmem's garbage collection if due; called before a result's first
    pass, so that the finalizers it runs cannot change the object between
@@ -36,49 +123,14 @@ void lm_result_discard(SEXP x);
 SEXP lowmem_result_info(SEXP x);
 SEXP lowmem_result_test_collect(SEXP when);
 
+/* ---- entrypoint.c -------------------------------------------------------- */
+
 SEXP lowmem_serialize_raw(SEXP object, SEXP type, SEXP version, SEXP refhook);
 SEXP lowmem_serialized_size(SEXP object, SEXP type, SEXP version, SEXP refhook);
-SEXP lowmem_write_pass(SEXP call_ptr);
 SEXP lowmem_serialize_conn(SEXP object, SEXP con, SEXP text, SEXP type, SEXP version,
                            SEXP refhook, SEXP chunk_size, SEXP progress);
 SEXP lowmem_serialize_file(SEXP object, SEXP path, SEXP codec, SEXP level,
                            SEXP type, SEXP version, SEXP refhook,
                            SEXP chunk_size, SEXP progress);
-
-/* The native writer (native.c): the result, or NULL if it does not cover
-   the object (then R's writer is used). */
-SEXP lm_native_raw(SEXP object, R_pstream_format_t type, int version, int has_hook);
-SEXP lm_native_size(SEXP object, R_pstream_format_t type, int version, int has_hook);
-SEXP lowmem_serialize_path(SEXP object, SEXP type, SEXP version, SEXP refhook);
-/* A job for streaming `object` (kept protected by the caller) with the
-   native writer, or NULL with the reason in `reason` (serialize.c). */
-struct Job;
-struct Job *lm_native_job(SEXP object, int version, char *reason, size_t size);
-/* One step of the job's pass (lowmem_native_step). First it makes sure R's
-   protect stack has room for the three objects R_mapAttrib protects while
-   the step reads attributes (src/rust/src/rapi.rs): should it be full, the
-   error is raised here, in C, never from under the step's Rust frames. */
-int lm_native_step(struct Job *job, size_t budget);
-/* The job's counting pass in `type`, checking for interrupts, and, where
-   the session needs it, the tap (native.c; not for a binary size, which
-   `size_only` says is all that is wanted): 1 if the native writer covers
-   `object` (the job's), with the size in *bytes; 0 with the reason in
-   `reason` if R's writer must write it. Raises the job's errors. */
-int lm_native_count(struct Job *job, SEXP object, R_pstream_format_t type,
-                    int size_only, double *bytes, char *reason, size_t size);
-SEXP lowmem_last_stream_path(void);
-/* The states the job's last finished pass must find alive in the next one
-   (lowmem_native_pin), in a new list for the caller to protect. */
-SEXP lm_native_pins(struct Job *job);
-/* Raises the job's error (never returns): lowmem_error_io or
-   lowmem_error_memory by its kind, else lowmem_error_internal naming the
-   step `what`. */
-void lm_native_raise(struct Job *job, const char *what);
-SEXP lowmem_bench_floor(SEXP x, SEXP size);
-/* The format probes' entry points (R/probe.R). */
-SEXP lowmem_native_probe(SEXP object, SEXP type, SEXP version);
-SEXP lowmem_session_configure(SEXP writes_growable, SEXP reason);
-SEXP lowmem_native_status(void);
-SEXP lowmem_tap_mode(SEXP mode);
 
 #endif

@@ -1,23 +1,24 @@
 /*
- * The C side of the native writer (src/rust/src/format/).
+ * The native writer's C side (the Rust side: src/rust/src/format/, its C
+ * ABI src/rust/src/ffi/job.rs).
  *
- * For an object made of plain data, serialize(x, NULL) and
- * serialized_size() do not drive R's serializer: a Rust walker sizes the
- * stream from lengths and string byte counts, C allocates the raw vector
- * once at that size, and the walker encodes straight into it. The bytes
- * are the ones R would write (see notes/format.md); anything the
- * walker does not cover is left to the universal path in serialize.c,
- * which runs R's own writer.
+ * For an object made of plain data, lowmem does not drive R's serializer:
+ * a Rust walker sizes the stream from lengths and string byte counts, and
+ * encodes it straight into the raw vector C allocated once at that size
+ * (serialize(x, NULL)), or streams it to a file or, through C, to an R
+ * connection. The bytes are the ones R would write (see notes/format.md);
+ * anything the walker does not cover is left to R's own writer
+ * (serialize.c), before anything is written.
  *
- * Only C calls R functions that can raise errors (allocation, interrupt
- * checks, R_Serialize for the header): the Rust code reached from here
- * only reads objects through accessors that cannot jump (rapi.rs). Its
- * one owned resource, the job handle, lives in `native_call` and is freed
- * by an unwind-protect cleanup, jump or not.
+ * A job runs in passes, each to its end in steps (run_steps, the one step
+ * loop); between steps C checks for interrupts and reports progress. The
+ * job handle is freed by an unwind-protect cleanup (the unwind rule:
+ * lowmem.h).
  */
 #define R_NO_REMAP
 #include <R.h>
 #include <Rinternals.h>
+#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 #ifdef __linux__
@@ -25,26 +26,31 @@
 #include <unistd.h>
 #endif
 
-#include "lowmem.h"
 #include "lowmem_c.h"
 
-/* Output bytes between two interrupt checks: written at memory speed, a
-   few milliseconds (streams, which may be slow, check by time: see
-   serialize.c). */
-#define LM_NATIVE_STEP (16 * 1024 * 1024)
+/* The output bytes of one step, for every pass: control comes back to C
+   at least this often, whatever the sink (xz at level 9 takes about a
+   second per MB: 64 ms a step). */
+#define LM_STEP_BYTES ((size_t) 65536)
 
-typedef enum { WANT_SIZE, WANT_RAW, WANT_PATH } native_want;
+typedef enum { WANT_SIZE, WANT_RAW, WANT_PATH, WANT_STREAM } native_want;
 
 typedef struct {
-    SEXP object;
-    R_pstream_format_t type;
-    int version;          /* 0 = R's default */
+    const lm_args *a;
     native_want want;
     int probe;            /* a format probe's job: not refused by the session */
-    NativeJob *job;       /* owned; freed by native_cleanup() */
-    int covered;          /* set by native_body() */
-    char reason[256];     /* why not covered */
+    NativeJob *job;       /* owned; freed by cleanup() */
+    int tap;              /* the job taps R's writer first (see tap_pass) */
+    double bytes;         /* done by the current pass so far */
+    int covered;          /* the object is covered: set once counted */
     int changed;          /* the writing pass disagreed with the count */
+    char reason[256];     /* why not covered */
+    lm_clock clock;
+    /* streams (WANT_STREAM) */
+    const lm_dest *d;
+    lm_output *out;
+    SEXP token;           /* the condition that stopped a write to out->con */
+    int stopped;          /* R stopped that write */
 } native_call;
 
 /* ---- the header R writes in this session ------------------------------- */
@@ -87,68 +93,53 @@ static int capture_header(int version, capture *c)
     return !c->overflow;
 }
 
-/* A job for `object` (which the caller keeps protected), or NULL with the
-   reason in `reason`: for native_body below (`probe`: see
-   lowmem_native_new) and, as lm_native_job, the streaming paths of
-   serialize.c. */
-static NativeJob *native_job(SEXP object, int version, int probe, char *reason, size_t size)
+/* Makes the call's job, or leaves it NULL with the reason. */
+static void make_job(native_call *c)
 {
     capture header;
+    int version = c->a->version;
     if (version != 0 && version != 2 && version != 3) {
-        snprintf(reason, size, "unsupported version (R's writer raises the error)");
-        return NULL;
+        snprintf(c->reason, sizeof c->reason, "unsupported version (R's writer raises the error)");
+        return;
     }
     if (!capture_header(version, &header)) {
-        snprintf(reason, size, "unexpected header");
-        return NULL;
+        snprintf(c->reason, sizeof c->reason, "unexpected header");
+        return;
     }
-    NativeJob *job = lowmem_native_new((void *) object, header.bytes, header.len, probe);
-    if (job == NULL && (probe || !lowmem_session_refusal(reason, size)))
-        snprintf(reason, size, "unexpected header");
-    return job;
+    c->job = lowmem_native_new((void *) c->a->object, header.bytes, header.len, c->probe, &c->tap);
+    if (c->job == NULL && (c->probe || !lowmem_session_refusal(c->reason, sizeof c->reason)))
+        snprintf(c->reason, sizeof c->reason, "unexpected header");
 }
 
-NativeJob *lm_native_job(SEXP object, int version, char *reason, size_t size)
-{
-    return native_job(object, version, 0, reason, size);
-}
-
-int lm_native_step(NativeJob *job, size_t budget)
+/* Makes sure R's protect stack has room for the three objects R_mapAttrib
+   protects while Rust reads attributes (src/rust/src/rapi.rs): should it
+   be full, the error is raised here, in C, never under Rust's frames. */
+static void protect_room(void)
 {
     PROTECT(R_NilValue);
     PROTECT(R_NilValue);
     PROTECT(R_NilValue);
     UNPROTECT(3);
-    return lowmem_native_step(job, budget);
 }
 
-/* The droppable ALTREP states the counting pass met (deferred strings not
-   yet expanded), in a list. R code that runs during the next pass (a
-   connection's write, a progress callback, a finalizer run by a collection)
-   may expand such a string, which drops its state; while the caller keeps
-   this list protected, the state stays alive for the walker reading it. */
-SEXP lm_native_pins(NativeJob *job)
+/* Raises the job's error: R's own condition if R stopped a write (see
+   native_write), else a lowmem condition of the error's kind. */
+static void raise_job(native_call *c, const char *what)
 {
-    R_xlen_t n = 0;
-    while (lowmem_native_pin(job, (size_t) n) != NULL) n++;
-    SEXP pins = PROTECT(Rf_allocVector(VECSXP, n));
-    for (R_xlen_t i = 0; i < n; i++)
-        SET_VECTOR_ELT(pins, i, (SEXP) lowmem_native_pin(job, (size_t) i));
-    UNPROTECT(1);
-    return pins;
+    if (c->stopped) R_ContinueUnwind(c->token);
+    lm_raise_job(c->job, what);
 }
 
 /* ---- the tap ------------------------------------------------------------ */
 
 /* R up to 4.5 writes the GROWABLE bit of vectors grown in place, and no
    API tells a package which vectors have it. Where this build cannot read
-   gp bits and this R writes the bit (lowmem_native_tap_wanted), R's own
+   gp bits and this R writes the bit (lowmem_native_new's `tap`), R's own
    writer serializes the object once more, in native binary, into the tap
    (src/rust/src/format/tap.rs), which matches R's bytes against what the
    native writer would write and learns which vectors R writes with the
    bit; the native passes then write it too. If the streams differ in any
-   other way the object goes to R's writer. The callbacks never jump into
-   or out of Rust: Rust returns before the interrupt check. */
+   other way the object goes to R's writer. */
 
 /* R hands over small pieces (two ints and the bytes of each string) and
    big ones (vector data): the small ones are gathered here and go to
@@ -156,20 +147,15 @@ SEXP lm_native_pins(NativeJob *job)
 #define LM_TAP_BUFFER (64 * 1024)
 
 typedef struct {
-    NativeJob *job;
-    size_t since_check;
+    native_call *c;
     unsigned char *buf; /* LM_TAP_BUFFER bytes */
     size_t len;
 } tap_call;
 
 static void tap_feed(tap_call *t, const unsigned char *p, size_t n)
 {
-    /* The walker may read attributes through R_mapAttrib (see lm_native_step). */
-    PROTECT(R_NilValue);
-    PROTECT(R_NilValue);
-    PROTECT(R_NilValue);
-    UNPROTECT(3);
-    lowmem_native_tap_bytes(t->job, p, n);
+    protect_room();
+    lowmem_native_tap_bytes(t->c->job, p, n);
 }
 
 static void tap_flush(tap_call *t)
@@ -190,11 +176,7 @@ static void tap_bytes(R_outpstream_t out, void *buf, int n)
         memcpy(t->buf + t->len, buf, (size_t) n);
         t->len += (size_t) n;
     }
-    t->since_check += (size_t) n;
-    if (t->since_check >= LM_NATIVE_STEP) {
-        t->since_check = 0;
-        R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
-    }
+    lm_check_interrupts_after(&t->c->clock, (size_t) n);
 }
 
 static void tap_char(R_outpstream_t out, int ch)
@@ -203,107 +185,56 @@ static void tap_char(R_outpstream_t out, int ch)
     tap_bytes(out, &byte, 1);
 }
 
-/* Runs the tap over `object` (the job's object) with R's writer in
-   native binary. Returns 1 if R's stream is the native writer's (but for
-   the GROWABLE bits it learnt), 0 with the reason if not; raises the
-   job's error if it has one. The tap writes version 3 whatever version
-   the job writes: flags words are the same in both, and in version 2
-   R's writer reads ALTREP vectors through their data pointers, which
-   expands a compact sequence in memory (version 3 writes its state). */
-static int tap_pass(NativeJob *job, SEXP object, char *reason, size_t size)
+/* Runs the tap over the object with R's writer in native binary. Returns
+   1 if R's stream is the native writer's (but for the GROWABLE bits it
+   learnt), 0 with the reason if not; raises the job's error if it has one.
+   The tap writes version 3 whatever version the job writes: flags words
+   are the same in both, and in version 2 R's writer reads ALTREP vectors
+   through their data pointers, which expands a compact sequence in memory
+   (version 3 writes its state). */
+static int tap_pass(native_call *c)
 {
     struct R_outpstream_st out;
-    tap_call t = {job, 0, (unsigned char *) R_alloc(LM_TAP_BUFFER, 1), 0};
+    tap_call t = {c, (unsigned char *) R_alloc(LM_TAP_BUFFER, 1), 0};
     capture header;
     if (!capture_header(3, &header)) {
-        snprintf(reason, size, "unexpected header");
+        snprintf(c->reason, sizeof c->reason, "unexpected header");
         return 0;
     }
-    if (lowmem_native_tap_begin(job, header.bytes, header.len) != LM_NATIVE_DONE) lm_native_raise(job, "tap");
+    if (lowmem_native_tap_begin(c->job, header.bytes, header.len) != LM_DONE) raise_job(c, "tap");
     R_InitOutPStream(&out, (R_pstream_data_t) &t, R_pstream_binary_format, 3,
                      tap_char, tap_bytes, NULL, R_NilValue);
-    R_Serialize(object, &out);
+    R_Serialize(c->a->object, &out);
     tap_flush(&t);
-    switch (lowmem_native_tap_end(job)) {
-    case LM_NATIVE_DONE:
+    switch (lowmem_native_tap_end(c->job)) {
+    case LM_DONE:
         return 1;
-    case LM_NATIVE_UNCOVERED:
-        if (!lowmem_native_message(job, reason, size)) snprintf(reason, size, "the tap failed");
+    case LM_UNCOVERED:
+        lowmem_native_message(c->job, c->reason, sizeof c->reason);
+        if (c->reason[0] == '\0') snprintf(c->reason, sizeof c->reason, "the tap failed");
         return 0;
     default:
-        lm_native_raise(job, "tap");
+        raise_job(c, "tap");
         return 0; /* not reached */
     }
 }
 
-/* ---- passes ------------------------------------------------------------ */
-
-static int steps(NativeJob *job, const char *what, char *reason, size_t size,
-                 unsigned char *buf, size_t len);
-
-/* Runs the current pass, a counting one, to its end (see steps()). */
-static int count_steps(NativeJob *job, char *reason, size_t size)
-{
-    return steps(job, "sizing", reason, size, NULL, 0);
-}
-
-static void count_begin(NativeJob *job, R_pstream_format_t type)
-{
-    if (lowmem_native_begin(job, (int) type, NULL, 0) != LM_NATIVE_DONE) lm_native_raise(job, "begin");
-}
-
-int lm_native_count(NativeJob *job, SEXP object, R_pstream_format_t type,
-                    int size_only, double *bytes, char *reason, size_t size)
-{
-    int ascii = type == R_pstream_ascii_format || type == R_pstream_asciihex_format;
-    /* A binary size does not depend on flags words: no tap for it. */
-    int tap = (!size_only || ascii) && lowmem_native_tap_wanted(job);
-    /* Coverage first, in binary (O(nodes)): an object the native writer
-       does not cover is not tapped. Binary sizes do not depend on flags
-       words, ASCII ones do (decimal text): those count after the tap. */
-    count_begin(job, tap ? R_pstream_binary_format : type);
-    if (!count_steps(job, reason, size)) return 0;
-    *bytes = lowmem_native_bytes(job);
-    if (tap) {
-        if (!tap_pass(job, object, reason, size)) return 0;
-        if (ascii) {
-            count_begin(job, type);
-            if (!count_steps(job, reason, size))
-                lm_abort("lowmem_error_internal",
-                         "internal error: the native writer covered the object before the tap but not after it");
-            *bytes = lowmem_native_bytes(job);
-        }
-    }
-    return 1;
-}
-
-/* Raises the job's error as a lowmem condition of its kind (an I/O or
-   memory error from a stream's sink), else as an internal error of the
-   step `what`. */
-void lm_native_raise(NativeJob *job, const char *what)
-{
-    char msg[1024], detail[768];
-    if (!lowmem_native_message(job, detail, sizeof detail))
-        strcpy(detail, "unknown error");
-    int kind = lowmem_native_error_kind(job);
-    if (kind == 2 || kind == 3)
-        lm_abort(kind == 2 ? "lowmem_error_io" : "lowmem_error_memory", detail);
-    snprintf(msg, sizeof msg, "internal error in the native writer (%s): %s", what, detail);
-    lm_abort("lowmem_error_internal", msg);
-}
+/* ---- the step loop ------------------------------------------------------ */
 
 /* Faults in the pages of bytes [from, to) of the output with one system
    call, instead of one trap per 4 KB page as they are first written
    (Linux >= 5.14; elsewhere, or if the kernel refuses, nothing happens and
    the pages fault in as they are written). The raw vector's data was just
    allocated and is untouched (R does not initialise raw vectors), and all
-   of it is about to be written. Done one step ahead of the writer rather
-   than all at once, so that an interrupt is still seen every step.
+   of it is about to be written. Done LM_PREFAULT bytes ahead of the writer
+   rather than all at once, so that an interrupt is still seen every step.
    Measured on the seed data frame (400 MB, 8 interleaved fresh runs, mean
    elapsed): 0.277 -> 0.227 s (earlier, populating all at once: 0.240 ->
    0.205 s and 0.266 -> 0.208 s). Interrupt latency on a 2.4 GB output: 30 ms. (THP
    through MADV_HUGEPAGE was tried and dropped: with defrag=madvise a fault
    may stall on compaction; see the git log.) */
+#define LM_PREFAULT ((size_t) 32 << 20)
+
 static void prefault(unsigned char *buf, size_t from, size_t to)
 {
 #ifdef __linux__
@@ -324,150 +255,287 @@ static void prefault(unsigned char *buf, size_t from, size_t to)
 #endif
 }
 
-/* Runs the current pass to its end, checking for interrupts every
-   LM_NATIVE_STEP bytes. Returns 1 when done, 0 if the object is not
-   covered (why in `reason`), -1 if a writing pass found the object other
-   than counted (a finalizer changed it; see native_body). A writing pass
-   passes its output (`buf`, `len`), which is prefaulted a step ahead of the
-   writer; `what` names the pass in an internal error. */
-static int steps(NativeJob *job, const char *what, char *reason, size_t size,
-                 unsigned char *buf, size_t len)
+/* Starts a pass in `type`: counting if `buf` is NULL, else writing `len`
+   bytes at `buf`. */
+static void begin(native_call *c, R_pstream_format_t type, unsigned char *buf, size_t len)
+{
+    if (lowmem_native_begin(c->job, (lm_format) type, buf, len) != LM_DONE) raise_job(c, "begin");
+}
+
+/* Runs the current pass to its end, LM_STEP_BYTES at a time, checking for
+   interrupts and reporting a stream's progress in between. Returns 1 when
+   done, 0 if the object is not covered (why in c->reason), -1 if a writing
+   pass found the object other than counted (a finalizer changed it; see
+   raw_body). A writing pass into memory passes its output (`buf`, `len`),
+   which is prefaulted ahead of the writer; `what` names the pass in an
+   internal error. */
+static int run_steps(native_call *c, const char *what, unsigned char *buf, size_t len)
 {
     size_t faulted = 0;
     for (;;) {
-        if (buf != NULL && faulted < len) {
-            size_t pos = (size_t) lowmem_native_bytes(job);
-            size_t ahead = pos + 2 * (size_t) LM_NATIVE_STEP;
-            if (ahead > len) ahead = len;
-            if (ahead > faulted) {
-                prefault(buf, faulted > pos ? faulted : pos, ahead);
-                faulted = ahead;
-            }
+        size_t pos = (size_t) c->bytes;
+        if (buf != NULL && faulted < len && faulted < pos + LM_PREFAULT / 2) {
+            size_t ahead = pos + LM_PREFAULT < len ? pos + LM_PREFAULT : len;
+            prefault(buf, faulted > pos ? faulted : pos, ahead);
+            faulted = ahead;
         }
-        switch (lm_native_step(job, LM_NATIVE_STEP)) {
-        case LM_NATIVE_DONE:
+        protect_room();
+        switch (lowmem_native_step(c->job, LM_STEP_BYTES, &c->bytes)) {
+        case LM_DONE:
             return 1;
-        case LM_NATIVE_MORE:
-            R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
+        case LM_MORE:
             break;
-        case LM_NATIVE_UNCOVERED:
-            if (!lowmem_native_message(job, reason, size)) snprintf(reason, size, "not covered");
+        case LM_UNCOVERED:
+            lowmem_native_message(c->job, c->reason, sizeof c->reason);
+            if (c->reason[0] == '\0') snprintf(c->reason, sizeof c->reason, "not covered");
             return 0;
         default:
-            if (buf != NULL && lowmem_native_error_kind(job) == LM_KIND_MISCOUNTED) return -1;
-            lm_native_raise(job, what);
+            if (buf != NULL && lowmem_native_message(c->job, NULL, 0) == LM_KIND_MISCOUNTED) return -1;
+            raise_job(c, what);
         }
+        lm_check_interrupts(&c->clock);
+        if (c->out != NULL) lm_output_progress(c->out, c->bytes);
     }
 }
 
-/* A pass of the call's job (see steps()): 1 when done, 0 if not. */
-static int run_pass(native_call *c, const char *what, unsigned char *buf, size_t len)
+/* The counting pass in `type`, and, where the session needs it, the tap
+   (not for a binary size, which `size_only` says is all that is wanted):
+   1 if the object is covered, with the size in c->bytes; 0 with the reason
+   if R's writer must write it. */
+static int count(native_call *c, R_pstream_format_t type, int size_only)
 {
-    int done = steps(c->job, what, c->reason, sizeof c->reason, buf, len);
-    if (done < 0) c->changed = 1; /* see native_body */
-    return done > 0;
-}
-
-static int begin_pass(native_call *c, R_pstream_format_t type, unsigned char *buf, size_t len)
-{
-    if (lowmem_native_begin(c->job, (int) type, buf, len) != LM_NATIVE_DONE)
-        lm_native_raise(c->job, "begin");
+    int ascii = type == R_pstream_ascii_format || type == R_pstream_asciihex_format;
+    /* A binary size does not depend on flags words: no tap for it. */
+    int tap = (!size_only || ascii) && c->tap;
+    /* Coverage first, in binary (O(nodes)): an object the native writer
+       does not cover is not tapped. Binary sizes do not depend on flags
+       words, ASCII ones do (decimal text): those count after the tap. */
+    begin(c, tap ? R_pstream_binary_format : type, NULL, 0);
+    if (run_steps(c, "sizing", NULL, 0) != 1) return 0;
+    if (tap) {
+        double n = c->bytes;
+        if (!tap_pass(c)) return 0;
+        if (ascii) {
+            begin(c, type, NULL, 0);
+            if (run_steps(c, "sizing", NULL, 0) != 1)
+                lm_raise(LM_KIND_INTERNAL,
+                         "internal error: the native writer covered the object before the tap but not after it");
+        } else {
+            c->bytes = n;
+        }
+    }
+    c->covered = 1;
     return 1;
 }
 
-static SEXP native_body(void *data)
+/* The droppable ALTREP states the counting pass met (deferred strings not
+   yet expanded), in a list. R code that runs during the next pass (a
+   connection's write, a progress callback, a finalizer run by a collection)
+   may expand such a string, which drops its state; while the caller keeps
+   this list protected, the state stays alive for the walker reading it. */
+static SEXP pins(NativeJob *job)
 {
-    native_call *c = (native_call *) data;
-    c->covered = 0;
-    c->job = native_job(c->object, c->version, c->probe, c->reason, sizeof c->reason);
-    if (c->job == NULL)
-        return R_NilValue;
+    R_xlen_t n = 0;
+    while (lowmem_native_pin(job, (size_t) n) != NULL) n++;
+    SEXP list = PROTECT(Rf_allocVector(VECSXP, n));
+    for (R_xlen_t i = 0; i < n; i++)
+        SET_VECTOR_ELT(list, i, (SEXP) lowmem_native_pin(job, (size_t) i));
+    UNPROTECT(1);
+    return list;
+}
 
-    /* Counting pass (and the tap where needed): also finds out whether
-       the object is covered, before anything is allocated. Coverage does
-       not depend on the format, so the diagnostic counts in binary
-       (O(nodes), no number formatting). */
-    double n;
-    if (!lm_native_count(c->job, c->object,
-                         c->want == WANT_PATH ? R_pstream_binary_format : c->type,
-                         c->want == WANT_SIZE, &n, c->reason, sizeof c->reason))
-        return R_NilValue;
-    c->covered = 1;
-    if (c->want != WANT_RAW)
-        return Rf_ScalarReal(n);
+/* ---- serialize(x, NULL), serialized_size() ------------------------------ */
 
+/* Counts (which also finds out whether the object is covered, before
+   anything is allocated), allocates the result, writes. */
+static SEXP raw_body(native_call *c)
+{
+    if (!count(c, c->a->type, 0)) return R_NilValue;
+    double n = c->bytes;
     if (n > (double) R_XLEN_T_MAX)
-        lm_abort("lowmem_error_size", "the serialized object is larger than the longest raw vector R can allocate");
-    PROTECT(lm_native_pins(c->job)); /* the result's allocation may collect */
+        lm_raise(LM_KIND_SIZE, "the serialized object is larger than the longest raw vector R can allocate");
+    PROTECT(pins(c->job)); /* the result's allocation may collect */
     SEXP result = PROTECT(lm_result_alloc((R_xlen_t) n));
-    begin_pass(c, c->type, RAW(result), (size_t) n);
-    if (!run_pass(c, "writing", RAW(result), (size_t) n)) {
+    begin(c, c->a->type, RAW(result), (size_t) n);
+    int done = run_steps(c, "writing", RAW(result), (size_t) n);
+    if (done < 0) {
         /* The allocation may have collected garbage, and a finalizer
            changed the object (expanded a deferred string): R's writer
            takes over (serialize.c), as for an object not covered. */
-        if (c->changed) {
-            lm_result_discard(result);
-            c->covered = 0;
-            UNPROTECT(2);
-            return R_NilValue;
-        }
-        lm_abort("lowmem_error_internal",
-                 "internal error: the native writer covered the object when sizing it but not when writing it");
+        lm_result_discard(result);
+        c->covered = 0;
+        UNPROTECT(2);
+        return R_NilValue;
     }
+    if (done == 0)
+        lm_raise(LM_KIND_INTERNAL,
+                 "internal error: the native writer covered the object when sizing it but not when writing it");
     UNPROTECT(2);
     return result;
 }
 
-static void native_cleanup(void *data, Rboolean jump)
+/* ---- streams -------------------------------------------------------------- */
+
+typedef struct {
+    lm_output *out;
+    const unsigned char *p;
+    size_t n;
+    lm_clock *clock;
+} pending_write;
+
+static SEXP write_pending(void *data)
+{
+    pending_write *w = (pending_write *) data;
+    lm_output_write(w->out, w->p, w->n);
+    lm_check_interrupts(w->clock); /* the connection may be slow: a chunk may take long */
+    return R_NilValue;
+}
+
+static void jump_back(void *data, Rboolean jump)
+{
+    if (jump) longjmp(*(jmp_buf *) data, 1);
+}
+
+/* The native writer's way to a connection: Rust calls this with each
+   chunk (lowmem_native_begin_callback), and R code writes it. An R error
+   or interrupt there must not unwind through the Rust frames below this
+   one: R_UnwindProtect's cleanup jumps back here instead (cpp11's
+   unwind_protect does the same), the condition is kept in c->token, and
+   Rust returns a failure; raise_job then continues the unwind, once
+   every Rust frame has returned. Only C frames are jumped over: the
+   cleanup's and R_UnwindProtect's, whose R context has already ended. */
+static int native_write(void *ctx, const unsigned char *p, size_t n)
+{
+    native_call *c = (native_call *) ctx;
+    pending_write w = {c->out, p, n, &c->clock};
+    jmp_buf back;
+    if (setjmp(back)) {
+        c->stopped = 1;
+        return 1;
+    }
+    R_UnwindProtect(write_pending, &w, jump_back, &back, c->token);
+    return 0;
+}
+
+/* Streams a covered object (no refhook: see entrypoint.c). The counting
+   pass (and the tap where needed) finds out whether the object is covered
+   before anything is written; it counts in binary (O(nodes)) unless a
+   progress bar needs the total of an ASCII stream. */
+static SEXP stream_body(native_call *c)
+{
+    lm_output *out = c->out;
+    R_pstream_format_t type = out->progress != R_NilValue ? c->a->type : R_pstream_binary_format;
+    c->out = NULL; /* no progress reports while counting */
+    if (!count(c, type, 0)) return R_NilValue;
+    c->out = out;
+    PROTECT(pins(c->job));
+    out->total = c->bytes;
+    out->next_report = 0;
+    lm_status status;
+    if (c->d->path) {
+        status = lowmem_native_begin_file(c->job, (lm_format) c->a->type, c->d->path, c->d->codec,
+                                          c->d->level, c->d->chunk);
+    } else {
+        lm_output_reserve(out); /* allocated at the first full chunk */
+        c->token = PROTECT(R_MakeUnwindCont());
+        status = lowmem_native_begin_callback(c->job, (lm_format) c->a->type, out->chunk, native_write, c);
+    }
+    if (status != LM_DONE) raise_job(c, "begin");
+    c->bytes = 0;
+    lm_output_progress(out, 0);
+    if (run_steps(c, "streaming", NULL, 0) != 1)
+        lm_raise(LM_KIND_INTERNAL,
+                 "internal error: the native writer covered the object when counting but not when writing");
+    lm_output_done(out, c->bytes);
+    UNPROTECT(c->d->path ? 1 : 4); /* pins, and chunk_vec, write_call, token */
+    return R_NilValue;
+}
+
+/* ---- a call --------------------------------------------------------------- */
+
+static SEXP body(void *data)
 {
     native_call *c = (native_call *) data;
-    lowmem_native_free(c->job);
+    make_job(c);
+    if (c->job == NULL) return R_NilValue;
+    switch (c->want) {
+    case WANT_RAW:
+        return raw_body(c);
+    case WANT_STREAM:
+        return stream_body(c);
+    default:
+        /* Coverage does not depend on the format: the diagnostic counts in
+           binary (O(nodes), no number formatting). */
+        if (!count(c, c->want == WANT_PATH ? R_pstream_binary_format : c->a->type, c->want == WANT_SIZE))
+            return R_NilValue;
+        return Rf_ScalarReal(c->bytes);
+    }
+}
+
+static void cleanup(void *data, Rboolean jump)
+{
+    native_call *c = (native_call *) data;
+    lowmem_native_free(c->job); /* an unfinished file is removed */
     c->job = NULL;
 }
 
-static SEXP native_run(native_call *c)
+/* Runs a call of the native writer; NULL if it does not cover the object. */
+static SEXP run(native_call *c)
 {
     SEXP token = PROTECT(R_MakeUnwindCont());
-    SEXP result = R_UnwindProtect(native_body, c, native_cleanup, c, token);
+    SEXP result = R_UnwindProtect(body, c, cleanup, c, token);
     UNPROTECT(1);
-    return result;
+    return c->covered ? result : NULL;
 }
 
-/* ---- entry points for serialize.c -------------------------------------- */
-
-SEXP lm_native_raw(SEXP object, R_pstream_format_t type, int version, int has_hook)
+static native_call new_call(const lm_args *a, native_want want)
 {
-    if (has_hook) return NULL;
-    native_call c = {object, type, version, WANT_RAW, 0, NULL, 0, ""};
-    SEXP result = native_run(&c);
-    return c.covered ? result : NULL;
+    native_call c;
+    memset(&c, 0, sizeof c);
+    c.a = a;
+    c.want = want;
+    c.token = R_NilValue;
+    return c;
 }
 
-SEXP lm_native_size(SEXP object, R_pstream_format_t type, int version, int has_hook)
+SEXP lm_native_raw(const lm_args *a)
 {
-    if (has_hook) return NULL;
-    native_call c = {object, type, version, WANT_SIZE, 0, NULL, 0, ""};
-    SEXP result = native_run(&c);
-    return c.covered ? result : NULL;
+    native_call c = new_call(a, WANT_RAW);
+    return run(&c);
 }
 
-/* ---- diagnostics and benchmark helpers (.Call) ------------------------- */
+SEXP lm_native_size(const lm_args *a)
+{
+    native_call c = new_call(a, WANT_SIZE);
+    return run(&c);
+}
+
+int lm_native_stream(const lm_args *a, const lm_dest *d, lm_output *out, char *reason, size_t size)
+{
+    native_call c = new_call(a, WANT_STREAM);
+    c.d = d;
+    c.out = out;
+    run(&c);
+    if (!c.covered) snprintf(reason, size, "%s", c.reason);
+    return c.covered;
+}
+
+/* ---- diagnostics and the format probes (.Call) ---------------------------- */
 
 /* lowmem:::serialize_path(): "native" or "universal" (with the reason as
-   attribute "reason"): the path serialize() takes for these arguments.
-   `type` and `version` are what R/serialize.R passes to
-   lowmem_serialize_raw (format code 0-3; NULL or a positive version). */
+   attribute "reason"): the path serialize() takes for these arguments
+   (`type` and `version` as for lowmem_serialize_raw). */
 SEXP lowmem_serialize_path(SEXP object, SEXP type, SEXP version, SEXP refhook)
 {
-    int code = Rf_asInteger(type);
     int v = version == R_NilValue ? 0 : Rf_asInteger(version);
-    native_call c = {object, lm_format(code), v, WANT_PATH, 0, NULL, 0, ""};
+    lm_args a = {object, lm_format_of(type), v, refhook};
+    native_call c = new_call(&a, WANT_PATH);
     if (refhook != R_NilValue)
         strcpy(c.reason, "a refhook was given");
     else if (v == NA_INTEGER || v < 0)
         strcpy(c.reason, "bad version (R's writer raises the error)");
     else
-        native_run(&c);
+        run(&c);
     SEXP path = PROTECT(Rf_mkString(c.covered ? "native" : "universal"));
     if (!c.covered)
         Rf_setAttrib(path, Rf_install("reason"), Rf_mkString(c.reason));
@@ -475,17 +543,17 @@ SEXP lowmem_serialize_path(SEXP object, SEXP type, SEXP version, SEXP refhook)
     return path;
 }
 
-/* ---- the format probes (R/probe.R) ----------------------------------- */
-
 /* The native writer's serialization of `object` (format code as
    lowmem_serialize_path's, version NULL or 2/3), whatever the session's
    state; NULL if it does not cover the object. */
 SEXP lowmem_native_probe(SEXP object, SEXP type, SEXP version)
 {
     int v = version == R_NilValue ? 0 : Rf_asInteger(version);
-    native_call c = {object, lm_format(Rf_asInteger(type)), v, WANT_RAW, 1, NULL, 0, ""};
-    SEXP result = native_run(&c);
-    return c.covered ? result : R_NilValue;
+    lm_args a = {object, lm_format_of(type), v, R_NilValue};
+    native_call c = new_call(&a, WANT_RAW);
+    c.probe = 1;
+    SEXP result = run(&c);
+    return result != NULL ? result : R_NilValue;
 }
 
 /* Records what the probes found: `reason` NULL turns the native writer on

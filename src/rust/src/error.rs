@@ -1,8 +1,8 @@
-//! Errors raised inside the Rust core. They never cross the FFI boundary as
-//! panics: the boundary (`ffi.rs`) stores them in the stream handle and the C
-//! side turns them into R conditions after every Rust frame has returned.
+//! Errors raised inside the Rust core; how they reach R: see `crate::ffi`.
 
 use thiserror::Error;
+
+use crate::codes::ErrorKind;
 
 #[derive(Debug, Error)]
 pub enum Error {
@@ -33,28 +33,25 @@ pub enum Error {
     #[error("the write was stopped by R")]
     Stopped,
 
-    /// A panic caught at the FFI boundary; should never happen.
+    /// A panic caught at the FFI boundary (should never happen), or a bug.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl Error {
-    /// The kind of R condition the error becomes (see `src/serialize.c`):
-    /// 2 for I/O (class `lowmem_error_io`), 3 for memory
-    /// (`lowmem_error_memory`), 4 for a write R stopped (C raises R's own
-    /// condition), 5 for a writing pass that disagrees with its count (C
+    /// The kind of R condition the error becomes (`src/errors.c`). A writing
+    /// pass that disagrees with its count is [`ErrorKind::Miscounted`]: C
     /// starts over where R code may have changed the object between the
-    /// passes, else raises `lowmem_error_internal`), 1 for everything else
-    /// (`lowmem_error_internal`). An I/O error that is a failed allocation
-    /// (a buffer, or xz's encoder at a high level) is a memory error.
-    pub fn kind_code(&self) -> i32 {
+    /// passes. An I/O error that is a failed allocation (a buffer, or xz's
+    /// encoder at a high level) is a memory error.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Io { source, .. } if is_out_of_memory(source) => 3,
-            Error::Io { .. } => 2,
-            Error::OutOfMemory { .. } => 3,
-            Error::Stopped => 4,
-            Error::Overflow { .. } | Error::Underflow { .. } => 5,
-            _ => 1,
+            Error::Io { source, .. } if is_out_of_memory(source) => ErrorKind::Memory,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::OutOfMemory { .. } => ErrorKind::Memory,
+            Error::Stopped => ErrorKind::Stopped,
+            Error::Overflow { .. } | Error::Underflow { .. } => ErrorKind::Miscounted,
+            _ => ErrorKind::Internal,
         }
     }
 }
@@ -78,11 +75,11 @@ mod tests {
     #[test]
     fn a_failed_allocation_is_a_memory_error() {
         let io = |source| Error::Io { path: "f".into(), source };
-        assert_eq!(io(std::io::Error::from(liblzma::stream::Error::Mem)).kind_code(), 3);
-        assert_eq!(io(std::io::Error::other(liblzma::stream::Error::Mem)).kind_code(), 3);
-        assert_eq!(io(crate::codec::out_of_memory(10)).kind_code(), 3);
-        assert_eq!(io(std::io::Error::other(liblzma::stream::Error::Data)).kind_code(), 2);
-        assert_eq!(io(std::io::Error::from(std::io::ErrorKind::PermissionDenied)).kind_code(), 2);
-        assert_eq!(Error::Underflow { expected: 2, written: 1 }.kind_code(), 5);
+        assert_eq!(io(std::io::Error::from(liblzma::stream::Error::Mem)).kind(), ErrorKind::Memory);
+        assert_eq!(io(std::io::Error::other(liblzma::stream::Error::Mem)).kind(), ErrorKind::Memory);
+        assert_eq!(io(crate::codec::out_of_memory(10)).kind(), ErrorKind::Memory);
+        assert_eq!(io(std::io::Error::other(liblzma::stream::Error::Data)).kind(), ErrorKind::Io);
+        assert_eq!(io(std::io::Error::from(std::io::ErrorKind::PermissionDenied)).kind(), ErrorKind::Io);
+        assert_eq!(Error::Underflow { expected: 2, written: 1 }.kind(), ErrorKind::Miscounted);
     }
 }

@@ -1,27 +1,16 @@
-//! The C ABI of the sinks (`src/lowmem.h`); the native writer's is in
-//! `format::job` and `format::session`, the memory tools' in `mem::ffi`.
-//!
-//! The C side of the package (`src/serialize.c`) drives R's `R_Serialize` and
-//! forwards each `OutBytes`/`OutChar` call to [`lowmem_stream_write`]. Rust
-//! never calls into R here, so no R error can longjmp over a Rust frame; and
-//! no panic crosses back into C: every entry point runs under
-//! `catch_unwind` and reports failure as a status code. The first error is
-//! kept in the handle; C reads its message with [`lowmem_stream_message`]
-//! and raises the R error after the Rust call has returned.
-//!
-//! Handles are created here, owned by the C caller, and released with
-//! [`lowmem_stream_free`] from an unwind-protect cleanup, so they are freed
-//! whether R_Serialize returns or jumps.
+//! The sinks' C ABI (`src/lowmem.h`): `src/serialize.c` drives R's
+//! `R_Serialize` and forwards each `OutBytes`/`OutChar` call to
+//! [`lowmem_stream_write`]. The first error is kept in the handle (see the
+//! unwind rule in [`super`]).
 
 use std::ffi::{c_char, c_int};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use super::{borrowed_buffer, borrowed_bytes, c_path, copy_message, guard, ErrorKind, Status};
 use crate::error::Error;
 use crate::sink::{BlockSink, ChunkBuffer, CountSink, FileSink, Sink, Slice};
 
-/// Status codes shared with `src/lowmem.h`.
-const OK: c_int = 0;
-const FAILED: c_int = -1;
+const OK: Status = Status::Done;
+const FAILED: Status = Status::Failed;
 
 /// Where a stream's bytes go: a sink that does its own I/O (or none), or a
 /// chunk buffer that C drains into an R connection.
@@ -55,7 +44,7 @@ impl Stream {
     }
 
     /// Runs `op` on the sink unless the stream already failed; keeps its first error.
-    fn run(&mut self, op: impl FnOnce(&mut dyn Sink) -> crate::error::Result<()>) -> c_int {
+    fn run(&mut self, op: impl FnOnce(&mut dyn Sink) -> crate::error::Result<()>) -> Status {
         if self.error.is_some() {
             return FAILED;
         }
@@ -65,26 +54,13 @@ impl Stream {
             // A chunk stream has nothing to finish: C drains it.
             Target::Chunks(_) => return OK,
         };
-        let outcome = catch_unwind(AssertUnwindSafe(|| op(sink)))
-            .unwrap_or_else(|panic| Err(Error::Internal(panic_message(&panic))));
-        match outcome {
+        match guard(|| op(sink)) {
             Ok(()) => OK,
             Err(e) => {
                 self.error = Some(e);
                 FAILED
             }
         }
-    }
-}
-
-/// The text of a caught panic, for an error message.
-pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic in the Rust core".to_string()
     }
 }
 
@@ -116,19 +92,6 @@ pub unsafe extern "C" fn lowmem_stream_slice_new(buf: *mut u8, len: usize) -> *m
     Stream::new(Box::new(Slice::new(slice)))
 }
 
-/// # Safety
-/// `buf` points to `len` writable bytes (or `len` is 0) that outlive every
-/// use of the returned slice.
-unsafe fn borrowed_buffer(buf: *mut u8, len: usize) -> &'static mut [u8] {
-    if len == 0 || buf.is_null() {
-        &mut []
-    } else {
-        // SAFETY: the C caller keeps the R raw vector behind `buf` protected
-        // for the whole life of the handle and writes to it only through it.
-        unsafe { std::slice::from_raw_parts_mut(buf, len) }
-    }
-}
-
 /// A stream that writes, optionally compressed, to a temporary file next to
 /// `path` and renames it over `path` on [`lowmem_stream_finish`]; freeing an
 /// unfinished stream removes the temporary file. `codec`: 0 none, 1 gzip,
@@ -145,26 +108,10 @@ pub unsafe extern "C" fn lowmem_stream_file_new(
 ) -> *mut Stream {
     // SAFETY: forwarded to the caller's guarantee.
     let path = unsafe { c_path(path) };
-    let created = catch_unwind(AssertUnwindSafe(|| FileSink::from_c(path, codec, level, chunk)))
-        .unwrap_or_else(|panic| Err(Error::Internal(panic_message(&panic))));
-    match created {
+    match guard(|| FileSink::from_c(path, codec, level, chunk)) {
         Ok(sink) => Stream::new(Box::new(sink)),
         Err(e) => Stream::boxed(Target::Sink(Box::new(CountSink::new())), Some(e)),
     }
-}
-
-/// A path from C: `None` for a null pointer.
-///
-/// # Safety
-/// `path` is null or a NUL-terminated string (bytes of a Unix path) that
-/// outlives the returned reference.
-pub(crate) unsafe fn c_path<'a>(path: *const c_char) -> Option<&'a std::path::Path> {
-    if path.is_null() {
-        return None;
-    }
-    // SAFETY: see the function's contract.
-    let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
-    Some(std::path::Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(bytes)))
 }
 
 /// A stream of unknown length, kept in blocks until
@@ -180,7 +127,7 @@ pub extern "C" fn lowmem_stream_blocks_new() -> *mut Stream {
 /// # Safety
 /// `stream` is a live handle; `buf` points to `len` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn lowmem_stream_blocks_move(stream: *mut Stream, buf: *mut u8, len: usize) -> c_int {
+pub unsafe extern "C" fn lowmem_stream_blocks_move(stream: *mut Stream, buf: *mut u8, len: usize) -> Status {
     // SAFETY: see `handle`.
     let Some(stream) = (unsafe { handle(stream) }) else {
         return FAILED;
@@ -223,7 +170,7 @@ pub unsafe extern "C" fn lowmem_stream_chunks_new(buf: *mut u8, len: usize, chun
 /// `stream` is a live handle; `buf` points to `len` writable bytes that
 /// outlive the handle (or until they are moved again).
 #[no_mangle]
-pub unsafe extern "C" fn lowmem_stream_chunks_move(stream: *mut Stream, buf: *mut u8, len: usize) -> c_int {
+pub unsafe extern "C" fn lowmem_stream_chunks_move(stream: *mut Stream, buf: *mut u8, len: usize) -> Status {
     // SAFETY: see `handle`.
     let Some(stream) = (unsafe { handle(stream) }) else {
         return FAILED;
@@ -254,11 +201,8 @@ pub unsafe extern "C" fn lowmem_stream_fill(stream: *mut Stream, buf: *const u8,
     let Some(Stream { target: Target::Chunks(chunks), .. }) = (unsafe { handle(stream) }) else {
         return 0;
     };
-    if buf.is_null() || len == 0 {
-        return 0;
-    }
     // SAFETY: R passes a buffer of `len` bytes that lives for this call.
-    chunks.fill(unsafe { std::slice::from_raw_parts(buf, len) })
+    chunks.fill(unsafe { borrowed_bytes(buf, len) })
 }
 
 /// The bytes a chunk stream holds, if it must be drained now: when its
@@ -301,7 +245,7 @@ pub unsafe extern "C" fn lowmem_stream_clear(stream: *mut Stream) {
 /// # Safety
 /// `stream` is a live handle; `buf` points to `len` readable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn lowmem_stream_write(stream: *mut Stream, buf: *const u8, len: c_int) -> c_int {
+pub unsafe extern "C" fn lowmem_stream_write(stream: *mut Stream, buf: *const u8, len: c_int) -> Status {
     // SAFETY: see `handle`.
     let Some(stream) = (unsafe { handle(stream) }) else {
         return FAILED;
@@ -325,7 +269,7 @@ pub unsafe extern "C" fn lowmem_stream_write(stream: *mut Stream, buf: *const u8
 /// # Safety
 /// `stream` is a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn lowmem_stream_finish(stream: *mut Stream) -> c_int {
+pub unsafe extern "C" fn lowmem_stream_finish(stream: *mut Stream) -> Status {
     // SAFETY: see `handle`.
     match unsafe { handle(stream) } {
         Some(stream) => stream.run(|sink| sink.finish()),
@@ -344,24 +288,18 @@ pub unsafe extern "C" fn lowmem_stream_bytes(stream: *mut Stream) -> f64 {
 }
 
 /// Copies the stream's error message, NUL-terminated and truncated to `size`
-/// bytes, into `out`. Returns 0 if there is no error, else its kind:
-/// 1 internal, 2 I/O.
+/// bytes, into `out`. Returns the error's kind, [`ErrorKind::None`] if
+/// there is none.
 ///
 /// # Safety
 /// `stream` is a live handle; `out` points to `size` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn lowmem_stream_message(stream: *mut Stream, out: *mut c_char, size: usize) -> c_int {
+pub unsafe extern "C" fn lowmem_stream_message(stream: *mut Stream, out: *mut c_char, size: usize) -> ErrorKind {
     // SAFETY: see `handle`.
-    let Some(stream) = (unsafe { handle(stream) }) else {
-        return 0;
+    let Some(error) = (unsafe { handle(stream) }).and_then(|s| s.error.as_ref()) else {
+        return ErrorKind::None;
     };
-    let Some(error) = &stream.error else {
-        return 0;
-    };
-    let kind = error.kind_code();
-    if out.is_null() || size == 0 {
-        return kind;
-    }
+    let kind = error.kind();
     // SAFETY: see the function's contract.
     unsafe { copy_message(&error.to_string(), out, size) };
     kind
@@ -373,32 +311,8 @@ pub unsafe extern "C" fn lowmem_stream_message(stream: *mut Stream, out: *mut c_
 /// `stream` is null or a live handle, not used again afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn lowmem_stream_free(stream: *mut Stream) {
-    if !stream.is_null() {
-        // SAFETY: the pointer came from Box::into_raw and is freed once.
-        let boxed = unsafe { Box::from_raw(stream) };
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(boxed)));
-    }
-}
-
-/// Copies `message`, NUL-terminated and cut at a character boundary to fit,
-/// into `out` (ignored when `out` is null or `size` is 0): how every C
-/// entry point hands over a message.
-///
-/// # Safety
-/// `out` is null or points to `size` writable bytes.
-pub unsafe fn copy_message(message: &str, out: *mut c_char, size: usize) {
-    if out.is_null() || size == 0 {
-        return;
-    }
-    let mut end = message.len().min(size - 1);
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    // SAFETY: `out` has room for `size` bytes and `end < size`.
-    unsafe {
-        std::ptr::copy_nonoverlapping(message.as_ptr(), out.cast::<u8>(), end);
-        *out.add(end) = 0;
-    }
+    // SAFETY: forwarded to the caller's guarantee.
+    unsafe { super::free(stream) }
 }
 
 #[cfg(test)]
@@ -427,8 +341,7 @@ mod tests {
             let s = lowmem_stream_slice_new(buf.as_mut_ptr(), buf.len());
             assert_eq!(lowmem_stream_write(s, b"abc".as_ptr(), 3), FAILED);
             assert_eq!(lowmem_stream_write(s, b"a".as_ptr(), 1), FAILED, "first error sticks");
-            // Kind 5: C knows the stream disagreed with its count.
-            assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), 5);
+                        assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), ErrorKind::Miscounted);
             lowmem_stream_free(s);
             let text = std::ffi::CStr::from_ptr(msg.as_ptr()).to_str().unwrap();
             assert!(text.contains("longer than the 2 bytes counted"), "{text}");
@@ -437,15 +350,12 @@ mod tests {
 
     #[test]
     fn message_is_truncated_safely() {
-        let mut buf = [1 as c_char; 3];
-        unsafe { copy_message("héllo", buf.as_mut_ptr(), buf.len()) };
-        assert_eq!(buf[..2], [b'h' as c_char, 0], "cut before the two-byte é");
         let mut msg = [1 as c_char; 4];
         unsafe {
             let s = lowmem_stream_count_new();
-            assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), 0);
+            assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), ErrorKind::None);
             assert_eq!(lowmem_stream_write(s, std::ptr::null(), -4), FAILED);
-            assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), 1);
+            assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), ErrorKind::Internal);
             assert_eq!(msg[3], 0, "NUL-terminated within the buffer");
             lowmem_stream_free(s);
         }
@@ -484,7 +394,7 @@ mod tests {
         unsafe {
             let s = lowmem_stream_file_new(c"/nonexistent-dir/x.rds".as_ptr(), 0, 0, 1024);
             assert_eq!(lowmem_stream_write(s, b"a".as_ptr(), 1), FAILED);
-            assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), 2, "an I/O error");
+            assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), ErrorKind::Io);
             lowmem_stream_free(s);
             let text = std::ffi::CStr::from_ptr(msg.as_ptr()).to_str().unwrap();
             assert!(text.starts_with("cannot write '/nonexistent-dir/x.rds'"), "{text}");
