@@ -9,7 +9,7 @@ abort <- function(message, class = NULL, call = NULL) {
   ))
 }
 
-# Called from C (src/serialize.c, lm_abort) after every Rust frame has returned.
+# Called from C (src/errors.c), for an error kind of src/lowmem.h.
 abort_from_c <- function(message, class) {
   abort(message, class = class)
 }

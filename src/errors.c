@@ -11,13 +11,6 @@
 
 #include "lowmem_c.h"
 
-/* lm_format is R_pstream_format_t, value for value: R/args.R computes the
-   code once and it is passed on unchanged (a negative size fails the build). */
-typedef char lm_format_is_R_s[(LM_FORMAT_ASCII == (int) R_pstream_ascii_format &&
-                               LM_FORMAT_BINARY == (int) R_pstream_binary_format &&
-                               LM_FORMAT_XDR == (int) R_pstream_xdr_format &&
-                               LM_FORMAT_ASCIIHEX == (int) R_pstream_asciihex_format) ? 1 : -1];
-
 static const char *class_of(lm_error_kind kind)
 {
     switch (kind) {
@@ -61,12 +54,4 @@ void lm_raise_job(NativeJob *job, const char *what)
     if (kind == LM_KIND_IO || kind == LM_KIND_MEMORY) lm_raise(kind, detail);
     snprintf(msg, sizeof msg, "internal error in the native writer (%s): %s", what, detail);
     lm_raise(LM_KIND_INTERNAL, msg);
-}
-
-R_pstream_format_t lm_format_of(SEXP type)
-{
-    int code = Rf_asInteger(type);
-    if (code < LM_FORMAT_ASCII || code > LM_FORMAT_ASCIIHEX)
-        lm_raise(LM_KIND_INTERNAL, "internal error: unknown format code");
-    return (R_pstream_format_t) code;
 }

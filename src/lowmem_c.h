@@ -15,17 +15,31 @@
 
 /* Raise an R condition of class c(<class of kind>, "lowmem_error", "error",
    "condition") with `msg`; never return. */
-void lm_raise(lm_error_kind kind, const char *msg);
+NORET void lm_raise(lm_error_kind kind, const char *msg);
 /* The same with the class by name (src/mem.c). */
-void lm_abort(const char *klass, const char *msg);
+NORET void lm_abort(const char *klass, const char *msg);
 /* Raise the stream's error, if it has one. */
 void lm_raise_stream(Stream *stream);
 /* Raise the job's error: of its kind if I/O or memory, else an internal
    error of the step `what`. */
-void lm_raise_job(NativeJob *job, const char *what);
-/* The format code R/args.R computed (an lm_format: R_pstream_format_t's
-   values), checked. */
-R_pstream_format_t lm_format_of(SEXP type);
+NORET void lm_raise_job(NativeJob *job, const char *what);
+
+/* lm_format is R_pstream_format_t, value for value (a negative array size
+   fails the build): R/args.R computes the code once, C checks it and
+   passes it on unchanged. 0 (R_pstream_any_format) is R's default, XDR. */
+typedef char lm_format_is_R_s[(LM_FORMAT_ASCII == (int) R_pstream_ascii_format &&
+                               LM_FORMAT_BINARY == (int) R_pstream_binary_format &&
+                               LM_FORMAT_XDR == (int) R_pstream_xdr_format &&
+                               LM_FORMAT_ASCIIHEX == (int) R_pstream_asciihex_format) ? 1 : -1];
+
+static inline R_pstream_format_t lm_format_of(SEXP type)
+{
+    int code = Rf_asInteger(type);
+    if (code == (int) R_pstream_any_format) return R_pstream_xdr_format; /* R's default */
+    if (code < LM_FORMAT_ASCII || code > LM_FORMAT_ASCIIHEX)
+        lm_raise(LM_KIND_INTERNAL, "internal error: unknown format code");
+    return (R_pstream_format_t) code;
+}
 
 /* ---- what a call serializes (entrypoint.c) ----------------------------- */
 
@@ -96,6 +110,11 @@ SEXP lowmem_last_stream_path(void);
 /* The result, or NULL if the native writer does not cover the object. */
 SEXP lm_native_raw(const lm_args *a);
 SEXP lm_native_size(const lm_args *a);
+/* One step of a job's pass (lowmem_native_step). First it makes sure R's
+   protect stack has room for the three objects R_mapAttrib protects while
+   the step reads attributes (src/rust/src/rapi.rs): should it be full, the
+   error is raised here, in C, never from under the step's Rust frames. */
+lm_status lm_native_step(NativeJob *job, size_t budget, double *bytes);
 /* 1 if the object was streamed, 0 with the reason if it is left to R's
    writer (nothing was written). */
 int lm_native_stream(const lm_args *a, const lm_dest *d, lm_output *out, char *reason, size_t size);

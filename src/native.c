@@ -122,6 +122,12 @@ static void protect_room(void)
     UNPROTECT(3);
 }
 
+lm_status lm_native_step(NativeJob *job, size_t budget, double *bytes)
+{
+    protect_room();
+    return lowmem_native_step(job, budget, bytes);
+}
+
 /* Raises the job's error: R's own condition if R stopped a write (see
    native_write), else a lowmem condition of the error's kind. */
 static void raise_job(native_call *c, const char *what)
@@ -279,8 +285,7 @@ static int run_steps(native_call *c, const char *what, unsigned char *buf, size_
             prefault(buf, faulted > pos ? faulted : pos, ahead);
             faulted = ahead;
         }
-        protect_room();
-        switch (lowmem_native_step(c->job, LM_STEP_BYTES, &c->bytes)) {
+        switch (lm_native_step(c->job, LM_STEP_BYTES, &c->bytes)) {
         case LM_DONE:
             return 1;
         case LM_MORE:

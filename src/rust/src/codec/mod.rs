@@ -70,10 +70,9 @@ impl<W: FileOut> Encoder<W> {
         Ok(match codec {
             Codec::None => Encoder::Plain(W::direct(file)?),
             Codec::Gzip => Encoder::Gzip(ParallelGzip::new(file, level, chunk, gzip::default_workers())?),
-            Codec::Bzip2 => Encoder::Bzip2(bzip2::write::BzEncoder::new(
-                W::buffered(file)?,
-                bzip2::Compression::new(level.max(1)),
-            )),
+            Codec::Bzip2 => {
+                Encoder::Bzip2(bzip2::write::BzEncoder::new(W::buffered(file)?, bzip2::Compression::new(level.max(1))))
+            }
             // CRC32 as R's xzfile() writes it (liblzma's default is CRC64).
             Codec::Xz => Encoder::Xz(liblzma::write::XzEncoder::new_stream(
                 W::buffered(file)?,

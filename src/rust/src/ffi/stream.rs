@@ -341,7 +341,7 @@ mod tests {
             let s = lowmem_stream_slice_new(buf.as_mut_ptr(), buf.len());
             assert_eq!(lowmem_stream_write(s, b"abc".as_ptr(), 3), FAILED);
             assert_eq!(lowmem_stream_write(s, b"a".as_ptr(), 1), FAILED, "first error sticks");
-                        assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), ErrorKind::Miscounted);
+            assert_eq!(lowmem_stream_message(s, msg.as_mut_ptr(), msg.len()), ErrorKind::Miscounted);
             lowmem_stream_free(s);
             let text = std::ffi::CStr::from_ptr(msg.as_ptr()).to_str().unwrap();
             assert!(text.contains("longer than the 2 bytes counted"), "{text}");

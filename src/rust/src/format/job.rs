@@ -249,7 +249,14 @@ impl Job {
     /// compressed with `codec` at `level`, written in chunks of `chunk`
     /// bytes, and synced and renamed over `path` when the pass is done;
     /// dropping the job before removes it.
-    pub fn begin_file(&mut self, format: Format, path: Option<&Path>, codec: i32, level: i32, chunk: usize) -> Result<()> {
+    pub fn begin_file(
+        &mut self,
+        format: Format,
+        path: Option<&Path>,
+        codec: i32,
+        level: i32,
+        chunk: usize,
+    ) -> Result<()> {
         // Codec 0 (none) is written by direct I/O, from whole staged chunks.
         let staging = if codec == 0 { chunk } else { chunk.min(CODEC_SLICE) };
         self.stream_to(format, staging, || Ok(Box::new(FileSink::from_c(path, codec, level, chunk)?)))
@@ -314,4 +321,3 @@ impl Job {
         self.tap_finish()
     }
 }
-

@@ -1,11 +1,9 @@
 //! A sink whose writes are made by C.
 //!
 //! The native writer streams to an R connection through this sink: each
-//! piece goes to a C function, which writes it with an R call. R code can
-//! raise an error or be interrupted there, and must never unwind through
-//! Rust frames: the C function catches the jump (src/serialize.c,
-//! `native_write`), reports it as a non-zero status, and raises it again
-//! only after the Rust call has returned.
+//! piece goes to a C function (src/native.c, `native_write`), which writes
+//! it with an R call and catches R's jumps itself (the unwind rule:
+//! `crate::ffi`), reporting one as a non-zero status.
 
 use std::ffi::{c_int, c_void};
 

@@ -2,8 +2,8 @@
 /// emits (a 4-byte length, a 1-byte string, ...) into chunks of one size.
 ///
 /// It never performs I/O itself: the owner drains a full chunk (for R
-/// connections that is C code, since writing to a connection can raise an R
-/// error, which must never unwind through Rust frames) and then clears it.
+/// connections that is C code: see the unwind rule in `crate::ffi`) and
+/// then clears it.
 /// The memory is the owner's too: for connections, an R raw vector that is
 /// handed to `writeBin()` as it is, without a copy. It may start shorter
 /// than a chunk, so that a short stream with a huge `chunk_size` allocates
