@@ -103,7 +103,7 @@ peak_start <- function(reset_peak = rss_reset_peak) {
   }
   tracker$reason <- conditionMessage(reset)
   sampler <- try_unsupported(
-    .Call(C_lowmem_timeline_start, peak_sampling_interval, 1e5)
+    timeline_start(peak_sampling_interval, 1e5)
   )
   if (inherits(sampler, "error")) {
     tracker$method <- NA_character_
@@ -135,7 +135,7 @@ peak_stop <- function(tracker) {
     rss_peak <- max(after[["hwm"]], the$hwm_lost, rss_before, rss_after)
     the$hwm_lost <- max(tracker$outer_lost, rss_peak)
   } else if (identical(method, "sampled")) {
-    samples <- .Call(C_lowmem_timeline_stop, tracker$sampler)
+    samples <- timeline_stop(tracker$sampler)
     rss_before <- samples$rss[[1]]
     rss_peak <- max(samples$rss)
     rss_after <- samples$rss[[length(samples$rss)]]
@@ -147,10 +147,34 @@ peak_stop <- function(tracker) {
 }
 
 # c(rss, hwm, threads) from /proc/self/status: bytes, bytes, count.
-rss_status <- function() .Call(C_lowmem_rss_status)
+rss_status <- function() {
+  status_named(rust_value(.Call(C_lowmem_rss_status)))
+}
 
 # Resets VmHWM to VmRSS; returns rss_status() as read right after.
-rss_reset_peak <- function() .Call(C_lowmem_rss_reset_peak)
+rss_reset_peak <- function() {
+  status_named(rust_value(.Call(C_lowmem_rss_reset_peak)))
+}
+
+status_named <- function(status) {
+  names(status) <- c("rss", "hwm", "threads")
+  status
+}
+
+# A sampler thread taking RSS every `interval` seconds, storing about
+# `max_rows` rows at most: an external pointer, whose finalizer stops the
+# thread if timeline_stop() is never called.
+timeline_start <- function(interval, max_rows) {
+  rust_value(.Call(C_lowmem_timeline_start, interval, max_rows))
+}
+
+# Stops the sampler: list(time, rss, stride), or NULL if it was already
+# stopped.
+timeline_stop <- function(sampler) {
+  samples <- rust_value(.Call(C_lowmem_timeline_stop, sampler))
+  if (!is.null(samples)) names(samples) <- c("time", "rss", "stride")
+  samples
+}
 
 try_unsupported <- function(expr) {
   tryCatch(expr, lowmem_error_unsupported = function(e) e)
@@ -228,10 +252,10 @@ print.lowmem_mem_peak <- function(x, ...) {
 mem_timeline <- function(expr, interval = 0.001, max_samples = 1e5) {
   check_number(interval, "interval", min = 1e-4, max = max_interval)
   check_number(max_samples, "max_samples", min = 4, max = 1e7)
-  sampler <- .Call(C_lowmem_timeline_start, interval, max_samples)
+  sampler <- timeline_start(interval, max_samples)
   on.exit(stop_quietly(sampler))
   force(expr)
-  samples <- .Call(C_lowmem_timeline_stop, sampler)
+  samples <- timeline_stop(sampler)
   structure(
     data.frame(time = samples$time, rss = samples$rss),
     interval = interval,
@@ -243,7 +267,7 @@ mem_timeline <- function(expr, interval = 0.001, max_samples = 1e5) {
 # Stops a sampler on the way out of an error; an error of its own would hide
 # the one being propagated, and the handle is freed either way.
 stop_quietly <- function(sampler) {
-  tryCatch(.Call(C_lowmem_timeline_stop, sampler), error = function(e) NULL)
+  tryCatch(timeline_stop(sampler), error = function(e) NULL)
 }
 
 check_number <- function(x, name, min, max = Inf) {
