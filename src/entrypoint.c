@@ -14,6 +14,7 @@ SEXP wrap__lowmem_rss_reset_peak(void);
 SEXP wrap__lowmem_timeline_start(SEXP interval, SEXP max_rows);
 SEXP wrap__lowmem_timeline_stop(SEXP handle);
 SEXP wrap__lowmem_native_status(void);
+SEXP wrap__lowmem_tap_mode(SEXP mode);
 
 static const R_CallMethodDef call_methods[] = {
     {"lowmem_serialize_raw", (DL_FUNC) &lowmem_serialize_raw, 4},
@@ -33,7 +34,7 @@ static const R_CallMethodDef call_methods[] = {
     {"lowmem_session_configure", (DL_FUNC) &lowmem_session_configure, 2},
     {"lowmem_native_status", (DL_FUNC) &wrap__lowmem_native_status, 0},
     {"lowmem_result_test_collect", (DL_FUNC) &lowmem_result_test_collect, 1},
-    {"lowmem_tap_mode", (DL_FUNC) &lowmem_tap_mode, 1},
+    {"lowmem_tap_mode", (DL_FUNC) &wrap__lowmem_tap_mode, 1},
     {NULL, NULL, 0}
 };
 

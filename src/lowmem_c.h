@@ -78,6 +78,5 @@ SEXP lowmem_bench_floor(SEXP x, SEXP size);
 /* The format probes' entry points (R/probe.R). */
 SEXP lowmem_native_probe(SEXP object, SEXP type, SEXP version);
 SEXP lowmem_session_configure(SEXP writes_growable, SEXP reason);
-SEXP lowmem_tap_mode(SEXP mode);
 
 #endif

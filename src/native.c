@@ -497,14 +497,6 @@ SEXP lowmem_session_configure(SEXP writes_growable, SEXP reason)
     return R_NilValue;
 }
 
-/* lowmem:::tap_mode(): when the tap runs (0 where the session needs it, 1
-   always, 2 always and failing: tests); NA leaves it. The previous mode. */
-SEXP lowmem_tap_mode(SEXP mode)
-{
-    int m = Rf_asInteger(mode);
-    return Rf_ScalarInteger(lowmem_native_tap_mode(m == NA_INTEGER ? -1 : m));
-}
-
 /* The benchmark's floor: a raw vector of `size` bytes, its tail filled
    with the XDR encoding of the doubles `x`, the head zeroed. */
 SEXP lowmem_bench_floor(SEXP x, SEXP size)
