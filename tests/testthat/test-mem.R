@@ -1,4 +1,4 @@
-# mem_peak() and mem_timeline() (R/mem.R, src/mem.c, src/rust/src/mem).
+# mem_peak() and mem_timeline() (R/mem-*.R, src/rust/src/entry.rs, src/rust/src/mem).
 
 mb <- 1e6
 

@@ -39,7 +39,7 @@ pub enum MemError {
     #[error("cannot start the sampler thread: {0}")]
     Spawn(#[source] std::io::Error),
 
-    /// An argument R code should have refused (R/mem.R checks them first).
+    /// An argument R code should have refused (R/mem-timeline.R checks them first).
     #[error("invalid {0}")]
     Argument(String),
 
@@ -49,7 +49,7 @@ pub enum MemError {
 }
 
 impl MemError {
-    /// The class of the R condition the R wrapper raises for it (R/mem.R):
+    /// The class of the R condition the R wrapper raises for it (R/mem-measure.R):
     /// a bad argument, memory that could not be had, or else what this
     /// platform or sandbox does not offer.
     pub fn class(&self) -> &'static str {

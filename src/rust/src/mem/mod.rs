@@ -1,5 +1,5 @@
 //! Memory tracking: how much memory the process uses while R evaluates an
-//! expression (`lowmem::mem_peak()`, `lowmem::mem_timeline()`, R/mem.R).
+//! expression (`lowmem::mem_peak()`, `lowmem::mem_timeline()`, R/mem-*.R).
 //!
 //! * [`procfs`]: reads /proc/self/{statm,status} and resets the high-water
 //!   mark through /proc/self/clear_refs; the parsers are plain functions.
