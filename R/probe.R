@@ -160,7 +160,9 @@ probe_one <- function(x, name, variant, oracle, writes_growable) {
 # src/rust/src/format/tap.rs) and tap_passes (how many taps have run in
 # this session).
 native_status <- function() {
-  .Call(C_lowmem_native_status)
+  status <- .Call(C_lowmem_native_status)
+  names(status) <- c("refusal", "writes_growable", "gp_bits", "attributes", "tap", "tap_passes")
+  status
 }
 
 # When the tap runs: "auto" (where the session needs it), "always" (before

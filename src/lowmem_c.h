@@ -121,8 +121,6 @@ int lm_native_stream(const lm_args *a, const lm_dest *d, lm_output *out, char *r
 SEXP lowmem_serialize_path(SEXP object, SEXP type, SEXP version, SEXP refhook);
 SEXP lowmem_native_probe(SEXP object, SEXP type, SEXP version);
 SEXP lowmem_session_configure(SEXP writes_growable, SEXP reason);
-SEXP lowmem_native_status(void);
-SEXP lowmem_tap_mode(SEXP mode);
 SEXP lowmem_bench_floor(SEXP x, SEXP size);
 
 /* ---- result.c: the result vector ---------------------------------------- */

@@ -1,4 +1,4 @@
-# mem_peak() and mem_timeline() (R/mem.R, src/mem.c, src/rust/src/mem).
+# mem_peak() and mem_timeline() (R/mem-*.R, src/rust/src/entry.rs, src/rust/src/mem).
 
 mb <- 1e6
 
@@ -194,7 +194,7 @@ test_that("a sampler that is never stopped is stopped by its finalizer", {
   skip_if_no_proc()
   baseline <- thread_count()
   local({
-    handle <- .Call(C_lowmem_timeline_start, 0.001, 100)
+    handle <- timeline_start(0.001, 100)
     expect_equal(thread_count(), baseline + 1)
   })
   gc()
@@ -203,26 +203,26 @@ test_that("a sampler that is never stopped is stopped by its finalizer", {
 
 test_that("a stopped sampler can be stopped again", {
   skip_if_no_proc()
-  handle <- .Call(C_lowmem_timeline_start, 0.001, 100)
-  first <- .Call(C_lowmem_timeline_stop, handle)
+  handle <- timeline_start(0.001, 100)
+  first <- timeline_stop(handle)
   expect_named(first, c("time", "rss", "stride"))
-  expect_null(.Call(C_lowmem_timeline_stop, handle))
-  expect_error(.Call(C_lowmem_timeline_stop, 1), "not a lowmem sampler handle")
+  expect_null(timeline_stop(handle))
+  expect_error(timeline_stop(1), "not a lowmem sampler handle")
 })
 
 test_that("a forked child does not wait for its parent's sampler thread", {
   skip_if_no_proc()
   skip_if_not_installed("parallel")
-  handle <- .Call(C_lowmem_timeline_start, 0.001, 100)
-  on.exit(.Call(C_lowmem_timeline_stop, handle))
+  handle <- timeline_start(0.001, 100)
+  on.exit(timeline_stop(handle))
   job <- parallel::mcparallel(
-    tryCatch(.Call(C_lowmem_timeline_stop, handle), error = conditionMessage)
+    tryCatch(timeline_stop(handle), error = conditionMessage)
   )
   # Without the guard the child would join a thread it does not have, forever.
   answer <- parallel::mccollect(job, timeout = 10)
   if (is.null(answer)) tools::pskill(job$pid)
   expect_match(answer[[1]], "started by process [0-9]+, not this one")
-  expect_named(.Call(C_lowmem_timeline_stop, handle), c("time", "rss", "stride"))
+  expect_named(timeline_stop(handle), c("time", "rss", "stride"))
 })
 
 test_that("long runs are capped and keep the peak", {
@@ -283,8 +283,8 @@ test_that("mem_timeline()'s errors have the right classes", {
   expect_error(mem_timeline(NULL, interval = 1e300), class = "lowmem_error_argument")
   expect_error(mem_timeline(NULL, interval = Inf), class = "lowmem_error_argument")
   # Past R's checks, the sampler classes them alike.
-  expect_error(.Call(lowmem:::C_lowmem_timeline_start, 1e300, 10), class = "lowmem_error_argument")
+  expect_error(lowmem:::timeline_start(1e300, 10), class = "lowmem_error_argument")
   skip_if_not(file.exists("/proc/self/statm"))
   # Storage for more samples than the machine has: a memory error.
-  expect_error(.Call(lowmem:::C_lowmem_timeline_start, 0.01, 1e18), class = "lowmem_error_memory")
+  expect_error(lowmem:::timeline_start(0.01, 1e18), class = "lowmem_error_memory")
 })

@@ -5,17 +5,20 @@
 //! * [`ffi`]: the C ABI (`src/lowmem.h`) of the sinks and the native writer,
 //!   and the unwind rule.
 //! * [`codes`]: the codes of that ABI (a leaf).
+//! * [`entry`]: the `.Call` entry points written with extendr (memory
+//!   tools, diagnostics): those that never call back into R.
 //! * [`mem`]: memory tracking (RSS peak and timeline) for `mem_peak()` and
-//!   `mem_timeline()`, with its own C ABI (`src/mem.h`).
+//!   `mem_timeline()` (plain Rust; its entry points are in [`entry`]).
 //! * [`error`]: the error type; errors reach R as conditions raised by C
 //!   after Rust has returned.
 //! * [`format`]: a native writer of the format for plain data.
-//! * [`rapi`]: read access to R objects for the native writer; the only
-//!   module that calls R.
+//! * [`rapi`]: read access to R objects for the native writer (R's C API
+//!   from libR-sys).
 //! * [`types`]: R's type codes (a leaf, used by `rapi` and `format`).
 
 pub mod codec;
 pub mod codes;
+pub mod entry;
 pub mod error;
 pub mod ffi;
 pub mod format;

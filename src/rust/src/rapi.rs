@@ -12,9 +12,10 @@
 //! `DATAPTR_OR_NULL` also on lowmem's own `lowmem_raw` results, whose
 //! method (src/result.c) returns their memory map and nothing else.
 //!
-//! Hand-written rather than libR-sys 0.7.1: its precomputed R 4.2 bindings
-//! (bindings-linux-x86_64-R4.2.rs) omit `LEVELS`, and its build script runs
-//! R to locate it; the declarations below are all the writer calls.
+//! R's C API comes from libR-sys 0.7.1 (its precomputed bindings: no
+//! libclang at build time; src/Makevars tells it which ones). What those
+//! bindings lack is declared by hand in [`missing`], the one place in the
+//! crate that does so.
 //!
 //! ## Which accessors, on which R
 //!
@@ -53,71 +54,68 @@
 //!   (class symbol, package symbol, base type), which R writes as the
 //!   ALTREP item's first sub-item, and the state of the base classes.
 
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::{c_void, CStr};
+
+#[cfg(not(feature = "map-attrib"))]
+use libR_sys::ATTRIB;
+#[cfg(feature = "api-gp")]
+use libR_sys::{cetype_t, Rf_getCharCE, Rf_isS4};
+use libR_sys::{
+    R_BaseEnv, R_BaseNamespace, R_EmptyEnv, R_GlobalEnv, R_MissingArg, R_NaString, R_NilValue, R_UnboundValue,
+    R_altrep_data1, R_altrep_data2, Rboolean, Rf_isObject, ALTREP, ALTREP_CLASS, CAR, CDR, DATAPTR_OR_NULL, LENGTH,
+    PRINTNAME, R_CHAR, STRING_PTR_RO, TAG, TYPEOF, VECTOR_ELT, XLENGTH,
+};
+#[cfg(feature = "api-gp")]
+use missing::Rf_charIsASCII;
+#[cfg(not(feature = "api-gp"))]
+use missing::LEVELS;
+#[cfg(feature = "map-attrib")]
+use missing::{R_mapAttrib, ANY_ATTRIB};
 
 use crate::types::sexptype;
 
-#[repr(C)]
-pub struct SexpRec {
-    _opaque: [u8; 0],
-}
+type RawSexp = libR_sys::SEXP;
+type RXlen = libR_sys::R_xlen_t;
 
-type RawSexp = *mut SexpRec;
-type RXlen = isize; // R_xlen_t is ptrdiff_t
+/// The entry points libR-sys 0.7.1 does not declare, with the same types as
+/// its bindings. Its precomputed bindings stop at R 4.4 (src/Makevars picks
+/// the 4.2, 4.3 or 4.4 set; newer R gets 4.4's, whose declarations of what
+/// this module calls are unchanged), and no set declares `LEVELS`, which
+/// Rinternals.h has always declared:
+/// * `LEVELS` (R < 4.5): the gp bits (see the table above);
+/// * `Rf_charIsASCII` (R >= 4.5);
+/// * `ANY_ATTRIB`, `R_mapAttrib` (R >= 4.6).
+///
+/// Each is only declared in the builds that call it (the cargo features),
+/// so no build refers to a symbol its R lacks or reports.
+///
+/// `improper_ctypes` is allowed as libR-sys allows it for its own blocks:
+/// its `SEXPREC` is an opaque `#[repr(transparent)]` wrapper of `c_void`,
+/// only ever behind a pointer.
+#[allow(non_snake_case, improper_ctypes)]
+mod missing {
+    #[cfg(feature = "map-attrib")]
+    use std::ffi::c_void;
 
-extern "C" {
-    static R_NilValue: RawSexp;
-    static R_NaString: RawSexp;
-    static R_MissingArg: RawSexp;
-    static R_UnboundValue: RawSexp;
-    static R_GlobalEnv: RawSexp;
-    static R_EmptyEnv: RawSexp;
-    static R_BaseEnv: RawSexp;
-    static R_BaseNamespace: RawSexp;
+    #[cfg(feature = "api-gp")]
+    use libR_sys::Rboolean;
+    use libR_sys::SEXP;
 
-    fn TYPEOF(x: RawSexp) -> c_int;
-    fn ALTREP(x: RawSexp) -> c_int;
-    fn Rf_isObject(x: RawSexp) -> c_int;
-    fn CAR(x: RawSexp) -> RawSexp;
-    fn CDR(x: RawSexp) -> RawSexp;
-    fn TAG(x: RawSexp) -> RawSexp;
-    fn LENGTH(x: RawSexp) -> c_int;
-    fn XLENGTH(x: RawSexp) -> RXlen;
-    fn VECTOR_ELT(x: RawSexp, i: RXlen) -> RawSexp;
-    fn STRING_PTR_RO(x: RawSexp) -> *const RawSexp;
-    fn DATAPTR_OR_NULL(x: RawSexp) -> *const c_void;
-    fn R_CHAR(x: RawSexp) -> *const c_char;
-    fn PRINTNAME(x: RawSexp) -> RawSexp;
-    fn ALTREP_CLASS(x: RawSexp) -> RawSexp;
-    fn R_altrep_data1(x: RawSexp) -> RawSexp;
-    fn R_altrep_data2(x: RawSexp) -> RawSexp;
-}
+    #[cfg(not(feature = "api-gp"))]
+    extern "C" {
+        pub fn LEVELS(x: SEXP) -> std::ffi::c_int;
+    }
 
-#[cfg(not(feature = "api-gp"))]
-extern "C" {
-    fn LEVELS(x: RawSexp) -> c_int;
-}
+    #[cfg(feature = "api-gp")]
+    extern "C" {
+        pub fn Rf_charIsASCII(x: SEXP) -> Rboolean;
+    }
 
-#[cfg(feature = "api-gp")]
-extern "C" {
-    fn Rf_isS4(x: RawSexp) -> c_int;
-    fn Rf_getCharCE(x: RawSexp) -> c_int;
-    fn Rf_charIsASCII(x: RawSexp) -> c_int;
-}
-
-#[cfg(not(feature = "map-attrib"))]
-extern "C" {
-    fn ATTRIB(x: RawSexp) -> RawSexp;
-}
-
-#[cfg(feature = "map-attrib")]
-extern "C" {
-    fn ANY_ATTRIB(x: RawSexp) -> c_int;
-    fn R_mapAttrib(
-        x: RawSexp,
-        fun: extern "C" fn(RawSexp, RawSexp, *mut c_void) -> RawSexp,
-        data: *mut c_void,
-    ) -> RawSexp;
+    #[cfg(feature = "map-attrib")]
+    extern "C" {
+        pub fn ANY_ATTRIB(x: SEXP) -> std::ffi::c_int;
+        pub fn R_mapAttrib(x: SEXP, fun: extern "C" fn(SEXP, SEXP, *mut c_void) -> SEXP, data: *mut c_void) -> SEXP;
+    }
 }
 
 /// gp bits (Defn.h) rebuilt from API predicates.
@@ -128,10 +126,6 @@ mod gp {
     pub const UTF8: i32 = 1 << 3;
     pub const S4: i32 = 1 << 4;
     pub const ASCII: i32 = 1 << 6;
-    // cetype_t (Rinternals.h).
-    pub const CE_UTF8: i32 = 1;
-    pub const CE_LATIN1: i32 = 2;
-    pub const CE_BYTES: i32 = 3;
 }
 
 /// One attribute: its tag (a symbol, or `NULL`) and its value, as stored.
@@ -237,20 +231,20 @@ impl Sexp {
     pub fn levels(self) -> i32 {
         if self.sexptype() != sexptype::CHARSXP {
             // SAFETY: Rf_isS4 reads the header of any valid object.
-            return if unsafe { Rf_isS4(self.0) } != 0 { gp::S4 } else { 0 };
+            return if unsafe { Rf_isS4(self.0) } == Rboolean::TRUE { gp::S4 } else { 0 };
         }
         if self.is_na_string() {
             return 0;
         }
         // SAFETY: a CHARSXP (checked above): neither function errors on one.
         unsafe {
-            if Rf_charIsASCII(self.0) != 0 {
+            if Rf_charIsASCII(self.0) == Rboolean::TRUE {
                 return gp::ASCII;
             }
             match Rf_getCharCE(self.0) {
-                gp::CE_UTF8 => gp::UTF8,
-                gp::CE_LATIN1 => gp::LATIN1,
-                gp::CE_BYTES => gp::BYTES,
+                cetype_t::CE_UTF8 => gp::UTF8,
+                cetype_t::CE_LATIN1 => gp::LATIN1,
+                cetype_t::CE_BYTES => gp::BYTES,
                 _ => 0,
             }
         }
@@ -258,7 +252,7 @@ impl Sexp {
 
     pub fn is_object(self) -> bool {
         // SAFETY: Rf_isObject reads the header of any valid object.
-        unsafe { Rf_isObject(self.0) != 0 }
+        unsafe { Rf_isObject(self.0) == Rboolean::TRUE }
     }
 
     /// Whether the object has attributes.

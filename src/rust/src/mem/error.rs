@@ -1,6 +1,7 @@
 //! Errors of the memory tools. Like the crate's other errors they never
-//! cross the FFI boundary as panics: `ffi.rs` turns them into a status code
-//! and a message, and C raises the R condition after Rust has returned.
+//! cross the FFI boundary as panics: `crate::entry` returns them to R as an
+//! error record (class, message), which the R wrapper raises as a condition
+//! after Rust has returned.
 
 use thiserror::Error;
 
@@ -38,7 +39,7 @@ pub enum MemError {
     #[error("cannot start the sampler thread: {0}")]
     Spawn(#[source] std::io::Error),
 
-    /// An argument R code should have refused (R/mem.R checks them first).
+    /// An argument R code should have refused (R/mem-timeline.R checks them first).
     #[error("invalid {0}")]
     Argument(String),
 
@@ -48,15 +49,14 @@ pub enum MemError {
 }
 
 impl MemError {
-    /// The class of the R condition C raises for it (src/mem.c): 1 for an
-    /// argument (`lowmem_error_argument`), 3 for memory that could not be
-    /// had (`lowmem_error_memory`), 0 for everything else: what this
-    /// platform or sandbox does not offer (`lowmem_error_unsupported`).
-    pub fn kind_code(&self) -> i32 {
+    /// The class of the R condition the R wrapper raises for it (R/mem-measure.R):
+    /// a bad argument, memory that could not be had, or else what this
+    /// platform or sandbox does not offer.
+    pub fn class(&self) -> &'static str {
         match self {
-            MemError::Argument(_) => 1,
-            MemError::Reserve { .. } => 3,
-            _ => 0,
+            MemError::Argument(_) => "lowmem_error_argument",
+            MemError::Reserve { .. } => "lowmem_error_memory",
+            _ => "lowmem_error_unsupported",
         }
     }
 }
