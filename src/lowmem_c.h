@@ -36,6 +36,11 @@ void lm_result_discard(SEXP x);
 SEXP lowmem_result_info(SEXP x);
 SEXP lowmem_result_test_collect(SEXP when);
 
+/* The interrupt test hook (testhook.c): 1 when it has just raised SIGINT,
+   then the caller must let R check for interrupts at once. */
+int lm_test_interrupt_due(void);
+SEXP lowmem_test_interrupt_at(SEXP n);
+
 SEXP lowmem_serialize_raw(SEXP object, SEXP type, SEXP version, SEXP refhook);
 SEXP lowmem_serialized_size(SEXP object, SEXP type, SEXP version, SEXP refhook);
 SEXP lowmem_write_pass(SEXP call_ptr);

@@ -193,6 +193,7 @@ static void tap_bytes(R_outpstream_t out, void *buf, int n)
     t->since_check += (size_t) n;
     if (t->since_check >= LM_NATIVE_STEP) {
         t->since_check = 0;
+        (void) lm_test_interrupt_due(); /* a test hook (testhook.c) */
         R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
     }
 }
@@ -348,6 +349,7 @@ static int steps(NativeJob *job, const char *what, char *reason, size_t size,
         case LM_NATIVE_DONE:
             return 1;
         case LM_NATIVE_MORE:
+            (void) lm_test_interrupt_due(); /* a test hook (testhook.c) */
             R_CheckUserInterrupt(); /* also enforces setTimeLimit() */
             break;
         case LM_NATIVE_UNCOVERED:

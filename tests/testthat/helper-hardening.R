@@ -64,18 +64,6 @@ hardening_mem_available_gb <- function() {
   if (length(kb) != 1L) 0 else kb / 1024^2
 }
 
-# ---- time limits -------------------------------------------------------------
-
-# Evaluates `expr` under an elapsed-time limit, which R enforces only where
-# it checks for interrupts (lowmem does every 16 MB of output: out_bytes()
-# in src/serialize.c). The limit is always lifted on the way out, error or
-# not: a limit left behind would break every later test.
-hardening_with_time_limit <- function(seconds, expr) {
-  on.exit(setTimeLimit(cpu = Inf, elapsed = Inf, transient = FALSE), add = TRUE)
-  setTimeLimit(elapsed = seconds, transient = TRUE)
-  force(expr)
-}
-
 # ---- child R processes -------------------------------------------------------
 
 # The library lowmem is installed in, for child Rscript processes; they need

@@ -19,16 +19,3 @@ expect_threads_back_to <- function(baseline, timeout = 2) {
   }
   expect_equal(thread_count(), baseline)
 }
-
-# Evaluates `expr` with an elapsed-time limit; a busy loop is interrupted by
-# it (Sys.sleep() is not, in a non-interactive R).
-busy_for <- function(seconds) {
-  deadline <- proc.time()[["elapsed"]] + seconds
-  while (proc.time()[["elapsed"]] < deadline) NULL
-}
-
-with_time_limit <- function(seconds, expr) {
-  setTimeLimit(elapsed = seconds, transient = TRUE)
-  on.exit(setTimeLimit(elapsed = Inf))
-  expr
-}
