@@ -7,7 +7,7 @@ skip_if_no_proc <- function() {
   )
 }
 
-thread_count <- function() rss_status()[["threads"]]
+# thread_count() is in helper-rss.R.
 
 # A joined thread can stay in the count for a moment after pthread_join
 # returns (the kernel removes it from the group after waking the joiner):

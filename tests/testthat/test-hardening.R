@@ -1,16 +1,6 @@
-# Hardening: fork safety, leaks, interrupts, memory pressure and
-# long vectors. Helpers are in helper-hardening.R.
-
-# A ~100 KB object for the leak tests: a double vector, strings and a
-# data frame, so that several of R's item types go through the stream.
-hardening_object <- function() {
-  set.seed(6)
-  list(
-    x = runif(1.1e4),
-    s = as.character(seq_len(500)),
-    df = data.frame(a = seq_len(200), b = rep_len(letters, 200))
-  )
-}
+# Hardening: fork safety, memory pressure and long vectors (leaks are in
+# test-leaks.R, interrupts in test-interrupt.R). Helpers are in
+# helper-hardening.R.
 
 # ---- fork safety -------------------------------------------------------------
 
@@ -24,9 +14,7 @@ make_obj <- function(i) {
   list(i = i, x = runif(5e4), s = as.character(seq_len(2000) * i),
        df = data.frame(a = seq_len(100) + i, b = rep_len(letters, 100)))
 }
-threads <- function() {
-  as.numeric(gsub("[^0-9]", "", grep("^Threads:", readLines("/proc/self/status"), value = TRUE)))
-}
+threads <- function() lowmem:::rss_status()[["threads"]]
 gunzip_file <- function(path) {
   con <- gzfile(path, "rb")
   on.exit(close(con))
@@ -94,118 +82,7 @@ test_that("lowmem works in forked children after the parent used it, without dea
 
 # ---- leaks -------------------------------------------------------------------
 
-# A leak of the output's size on every call would add about 1000 x 100 KB =
-# 100 MB over the loop; the threshold is half of that. A quarter (25 MB) was
-# not enough: late in a full R CMD check run, 1000 calls of serialize(x, NULL)
-# once grew RSS by 31 MB through the heap's layout alone (in a fresh
-# process 6000 calls grow it by 0.0 MB). The positive control proves the
-# measure sees a real leak (it keeps ~200 MB).
-hardening_leak_mb <- 50
-
-test_that("the RSS measure detects a leak of the output's size (positive control)", {
-  hardening_skip_unless_proc()
-  obj <- hardening_object()
-  kept <- list()
-  growth <- hardening_rss_growth(function() {
-    kept[[length(kept) + 1L]] <<- lowmem::serialize(obj, NULL)
-  })
-  expect_gt(length(lowmem::serialize(obj, NULL)), 90e3)
-  expect_gt(growth, hardening_leak_mb)
-  rm(kept)
-})
-
-test_that("serialize(x, NULL) and serialized_size(x) do not leak", {
-  hardening_skip_unless_proc()
-  obj <- hardening_object()
-  expect_lt(hardening_rss_growth(function() lowmem::serialize(obj, NULL)), hardening_leak_mb)
-  expect_lt(hardening_rss_growth(function() lowmem::serialized_size(obj)), hardening_leak_mb)
-  expect_lt(hardening_rss_growth(function() lowmem::serialize(obj, NULL, ascii = TRUE), n = 200L), hardening_leak_mb)
-})
-
-test_that("serialize(x, con) leaks no memory and no connections", {
-  hardening_skip_unless_proc()
-  obj <- hardening_object()
-  connections <- nrow(showConnections(all = TRUE))
-  fds <- hardening_open_fds()
-  # An unopened connection: lowmem opens it and closes (destroys) it again.
-  expect_lt(hardening_rss_growth(function() lowmem::serialize(obj, file(nullfile()))), hardening_leak_mb)
-  expect_lt(hardening_rss_growth(function() {
-    con <- rawConnection(raw(0), "wb")
-    on.exit(close(con))
-    lowmem::serialize(obj, con, chunk_size = 16384)
-  }), hardening_leak_mb)
-  expect_identical(nrow(showConnections(all = TRUE)), connections)
-  expect_identical(hardening_open_fds(), fds)
-})
-
-test_that("serialize_to_file() leaks no memory, files, descriptors or threads", {
-  hardening_skip_unless_proc()
-  obj <- hardening_object()
-  dir <- hardening_scratch_dir()
-  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
-  path <- file.path(dir, "out.rds")
-  fds <- hardening_open_fds()
-  threads <- hardening_status("Threads")
-
-  expect_lt(hardening_rss_growth(function() serialize_to_file(obj, path)), hardening_leak_mb)
-  expect_identical(readBin(path, "raw", 1e6), base::serialize(obj, NULL))
-  expect_lt(hardening_rss_growth(function() serialize_to_file(obj, path, compress = "gzip")), hardening_leak_mb)
-  expect_identical(readRDS(path), obj)
-
-  expect_identical(hardening_entries(dir), "out.rds")
-  expect_identical(hardening_open_fds(), fds)
-  expect_identical(hardening_status("Threads"), threads)
-})
-
-test_that("failing calls leak no memory, files or descriptors either", {
-  hardening_skip_unless_proc()
-  # An environment makes R call the refhook, which fails: in the counting pass
-  # for serialize(x, NULL), after the file was created for serialize_to_file().
-  obj <- c(hardening_object(), list(env = new.env()))
-  boom <- function(x) stop("refhook failed")
-  dir <- hardening_scratch_dir()
-  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
-  path <- file.path(dir, "out.rds")
-  writeBin(as.raw(1:3), path)
-  fds <- hardening_open_fds()
-  threads <- hardening_status("Threads")
-  fails <- function(expr) tryCatch({ expr; FALSE }, error = function(e) TRUE)
-
-  expect_lt(hardening_rss_growth(function() {
-    stopifnot(fails(lowmem::serialize(obj, NULL, refhook = boom)))
-  }), hardening_leak_mb)
-  expect_lt(hardening_rss_growth(function() {
-    stopifnot(fails(serialize_to_file(obj, path, compress = "gzip", refhook = boom)))
-  }, n = 500L), hardening_leak_mb)
-  expect_lt(hardening_rss_growth(function() {
-    stopifnot(fails(serialize_to_file(obj, file.path(dir, "no", "such", "dir.rds"))))
-  }), hardening_leak_mb)
-
-  expect_identical(hardening_entries(dir), "out.rds")
-  expect_identical(readBin(path, "raw", 10), as.raw(1:3))
-  expect_identical(hardening_open_fds(), fds)
-  expect_identical(hardening_status("Threads"), threads)
-})
-
-test_that("a connection write that fails leaks nothing", {
-  hardening_skip_unless_proc()
-  skip_if_not(file.exists("/dev/full"), "needs /dev/full")
-  # Every write to /dev/full fails: writeBin() warns and lowmem turns the
-  # warning into its error. R's writeBin() holds a copy of the chunk in
-  # memory from R_Calloc() (src/main/connections.c, do_writebin) that it
-  # frees only after the warning returns; leaving writeBin() by a jump from
-  # a calling handler skips that free. With 1 MiB chunks, 100 failed calls
-  # would then leave about 100 MB behind.
-  x <- runif(2e5) # 1.6 MB: the first full chunk is written, and fails
-  con <- file("/dev/full", "wb", raw = TRUE)
-  on.exit(close(con), add = TRUE)
-  expect_error(lowmem::serialize(x, con, chunk_size = 2^20), class = "lowmem_error_io")
-  fails <- function(expr) tryCatch({ expr; FALSE }, error = function(e) TRUE)
-  growth <- hardening_rss_growth(function() {
-    stopifnot(fails(lowmem::serialize(x, con, chunk_size = 2^20)))
-  }, n = 100L)
-  expect_lt(growth, hardening_leak_mb)
-})
+# Memory, files, descriptors and threads over many calls: test-leaks.R.
 
 # ---- interrupts ----------------------------------------------------------------
 
