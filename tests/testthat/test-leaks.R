@@ -192,8 +192,8 @@ test_that("failing serializations do not leak memory (200 reps of a ~1 MB object
 # ---- interrupted calls ----------------------------------------------------------
 
 # Interrupted at a check of the hook (helper-interrupt.R) in the middle of
-# the call, 200 times each: if an interrupted call left its output, its
-# buffers or its job behind, 200 of them would leave 200 x 1.6 MB = 320 MB
+# the call, 100 times each: if an interrupted call left its output, its
+# buffers or its job behind, 100 of them would leave 100 x 1.6 MB = 160 MB
 # (raw, file) or at least the chunk buffers (connections).
 test_that("interrupted calls leak no memory, files, descriptors or threads", {
   hardening_skip_unless_proc()
@@ -214,7 +214,7 @@ test_that("interrupted calls leak no memory, files, descriptors or threads", {
   # Positive control: the same loop keeping each output.
   kept <- list()
   expect_gt(rss_growth(function() kept[[length(kept) + 1L]] <<- lowmem::serialize(x, NULL),
-                       n = 200L, warmup = 0L), leak_mb)
+                       n = 100L, warmup = 0L), leak_mb)
   rm(kept)
 
   # The native writer checks serialize(x, NULL) every 16 MB: 20 MB are one
@@ -239,7 +239,7 @@ test_that("interrupted calls leak no memory, files, descriptors or threads", {
     file_r = function() interrupted(NULL, serialize_to_file(y, path, refhook = arm))
   )
   for (name in names(calls)) {
-    expect_lt(rss_growth(calls[[name]], n = 200L, label = paste("interrupted", name)), leak_mb,
+    expect_lt(rss_growth(calls[[name]], n = 100L, label = paste("interrupted", name)), leak_mb,
               label = name)
   }
   expect_identical(readBin(path, "raw", 10), as.raw(1:3))
