@@ -136,6 +136,7 @@ static const R_CallMethodDef call_methods[] = {
     {"lowmem_native_status", (DL_FUNC) &wrap__lowmem_native_status, 0},
     {"lowmem_result_test_collect", (DL_FUNC) &lowmem_result_test_collect, 1},
     {"lowmem_tap_mode", (DL_FUNC) &wrap__lowmem_tap_mode, 1},
+    {"lowmem_test_interrupt_at", (DL_FUNC) &lowmem_test_interrupt_at, 1},
     {NULL, NULL, 0}
 };
 

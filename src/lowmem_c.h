@@ -16,7 +16,7 @@
 /* Raise an R condition of class c(<class of kind>, "lowmem_error", "error",
    "condition") with `msg`; never return. */
 NORET void lm_raise(lm_error_kind kind, const char *msg);
-/* The same with the class by name (src/mem.c). */
+/* The same with the class by name. */
 NORET void lm_abort(const char *klass, const char *msg);
 /* Raise the stream's error, if it has one. */
 void lm_raise_stream(Stream *stream);
@@ -40,6 +40,13 @@ static inline R_pstream_format_t lm_format_of(SEXP type)
         lm_raise(LM_KIND_INTERNAL, "internal error: unknown format code");
     return (R_pstream_format_t) code;
 }
+
+/* ---- testhook.c --------------------------------------------------------- */
+
+/* The interrupt test hook: 1 when it has just raised SIGINT, then the
+   caller must let R check for interrupts at once. */
+int lm_test_interrupt_due(void);
+SEXP lowmem_test_interrupt_at(SEXP n);
 
 /* ---- what a call serializes (entrypoint.c) ----------------------------- */
 

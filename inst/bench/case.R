@@ -1,16 +1,11 @@
 # One benchmark case in this fresh R process:
 #   Rscript case.R <object> <method>
 # Prints one CSV line: object,method,bytes,seconds,start_mb,peak_extra_mb.
-# Peak memory is the kernel's: VmHWM after resetting it through
-# /proc/self/clear_refs, minus VmRSS before the call.
+# Peak memory is the kernel's, measured by lowmem::mem_peak(): VmHWM after
+# resetting it through /proc/self/clear_refs, minus VmRSS before the call.
 args <- commandArgs(trailingOnly = TRUE)
 here <- dirname(normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE))))
 source(file.path(here, "cases.R"))
-
-status_kb <- function(field) {
-  line <- grep(paste0("^", field, ":"), readLines("/proc/self/status"), value = TRUE)
-  as.numeric(gsub("[^0-9]", "", line))
-}
 
 # Load lowmem before measuring: its load is not part of any method's cost.
 invisible(loadNamespace("lowmem"))
@@ -29,14 +24,13 @@ unlink(target)
 # disk writes do not land in this case's measurement.
 invisible(system2("sync"))
 invisible(gc()) # (so system.time() need not: its gc() would run after the reset)
-writeLines("5", "/proc/self/clear_refs")
-start <- status_kb("VmRSS")
-elapsed <- system.time(bytes <- method(x, target), gcFirst = FALSE)[["elapsed"]]
-peak <- status_kb("VmHWM")
+m <- lowmem::mem_peak(system.time(bytes <- method(x, target), gcFirst = FALSE)[["elapsed"]])
+stopifnot(identical(m$method, "vmhwm")) # the kernel's high-water mark, not samples
+elapsed <- m$value
 if (is.na(bytes) && file.exists(target)) bytes <- file.size(target)
 # Remove the file and let the file system finish with it (freeing, and on
 # this machine discarding, its blocks) before the next case starts.
 unlink(target)
 invisible(system2("sync"))
 cat(sprintf("%s,%s,%.0f,%.3f,%.1f,%.1f\n", args[[1]], args[[2]], bytes, elapsed,
-            start / 1024, (peak - start) / 1024))
+            m$rss_before / 2^20, m$increase / 2^20))

@@ -9,7 +9,8 @@
 # of a 72 MB double vector, each result replacing the last (one kept alive).
 # Prints elapsed seconds for the loop, seconds in garbage collection
 # (gc.time()), the most bytes of lowmem's results mapped at once, and the
-# peak RSS above the RSS before the loop (VmHWM after a reset). Every run
+# peak RSS above the RSS before the loop (lowmem::mem_peak(): VmHWM after a
+# reset). Every run
 # goes to results/loop.csv; the medians are printed.
 
 methods <- list(
@@ -17,11 +18,6 @@ methods <- list(
   lowmem = function(x) lowmem::serialize(x, NULL),
   lowmem_heap = function(x) lowmem::serialize(x, NULL) # with options(lowmem.altrep = FALSE)
 )
-
-status_kb <- function(field) {
-  line <- grep(paste0("^", field, ":"), readLines("/proc/self/status"), value = TRUE)
-  as.numeric(gsub("[^0-9]", "", line))
-}
 
 run_one <- function(method) {
   loadNamespace("lowmem")
@@ -32,18 +28,17 @@ run_one <- function(method) {
   x <- runif(9e6)
   invisible(f(1:10))
   invisible(gc())
-  rss0 <- status_kb("VmRSS")
-  writeLines("5", "/proc/self/clear_refs")
   gc0 <- gc.time()[[1]]
   most <- 0
-  t <- system.time(for (i in 1:20) {
+  m <- lowmem::mem_peak(system.time(for (i in 1:20) {
     r <- f(x)
     most <- max(most, lowmem:::result_info(NULL)$live_bytes)
-  })[["elapsed"]]
+  })[["elapsed"]])
+  stopifnot(identical(m$method, "vmhwm")) # the kernel's high-water mark, not samples
+  t <- m$value
   gct <- gc.time()[[1]] - gc0
   stopifnot(identical(r, base::serialize(x, NULL)))
-  cat(sprintf("%s %.3f %.3f %.0f %.0f\n", method, t, gct, most / 2^20,
-              (status_kb("VmHWM") - rss0) / 1024))
+  cat(sprintf("%s %.3f %.3f %.0f %.0f\n", method, t, gct, most / 2^20, m$increase / 2^20))
 }
 
 args <- commandArgs(trailingOnly = TRUE)

@@ -14,8 +14,8 @@
 # Writes results/native.csv (every run), results/native-table.md (medians)
 # and results/native-session-info.txt. Time is elapsed seconds and CPU
 # seconds (user + system: steadier on a shared machine). Peak extra memory
-# is the kernel's: VmHWM after resetting it through /proc/self/clear_refs,
-# minus VmRSS before the call.
+# is the kernel's, by lowmem::mem_peak(): VmHWM after a reset through
+# /proc/self/clear_refs, minus VmRSS before the call.
 
 # The objects are the main benchmark's (cases.R).
 self <- normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE)))
@@ -49,11 +49,6 @@ plan <- list(
   small_lists = c("base_raw", "lowmem_raw", "base_raw_nogc", "lowmem_raw_nogc", "lowmem_size")
 )
 
-status_kb <- function(field) {
-  line <- grep(paste0("^", field, ":"), readLines("/proc/self/status"), value = TRUE)
-  as.numeric(gsub("[^0-9]", "", line))
-}
-
 run_one <- function(object, method) {
   # Loaded before measuring: loading a namespace and its DLL is not writing.
   loadNamespace("lowmem")
@@ -81,21 +76,20 @@ run_one <- function(object, method) {
   # full collection, whose cost depends on the heap, not on the writer.
   gc_log <- tempfile()
   gc_con <- file(gc_log, "w")
-  writeLines("5", "/proc/self/clear_refs")
-  start <- status_kb("VmRSS")
   sink(gc_con, type = "message")
   gcinfo(TRUE)
-  t <- system.time(bytes <- f(x), gcFirst = FALSE) # (gc() ran before the reset)
+  m <- lowmem::mem_peak(system.time(bytes <- f(x), gcFirst = FALSE)) # (gc() ran before)
   gcinfo(FALSE)
   sink(type = "message")
-  peak <- status_kb("VmHWM")
   close(gc_con)
+  stopifnot(identical(m$method, "vmhwm")) # the kernel's high-water mark, not samples
+  t <- m$value
   gcs <- sum(grepl("^Garbage collection", readLines(gc_log)))
   # The cost of one full collection of this heap, for comparison.
   gc_seconds <- system.time(gc())[["elapsed"]]
   path <- if (grepl("^lowmem", method)) lowmem:::serialize_path(x) else "-"
   cat(sprintf("%s,%s,%.0f,%.4f,%.4f,%.1f,%.1f,%s,%d,%.4f\n", object, method, bytes, t[["elapsed"]],
-              t[["user.self"]] + t[["sys.self"]], start / 1024, (peak - start) / 1024, path,
+              t[["user.self"]] + t[["sys.self"]], m$rss_before / 2^20, m$increase / 2^20, path,
               gcs, gc_seconds))
 }
 

@@ -9,37 +9,8 @@ hardening_skip_unless_proc <- function() {
   testthat::skip_if_not(file.exists("/proc/self/status"), "needs /proc/self/status (Linux)")
 }
 
-# One numeric field of /proc/self/status ("VmRSS" is in kB, "Threads" a count).
-hardening_status <- function(field) {
-  lines <- readLines("/proc/self/status")
-  line <- grep(paste0("^", field, ":"), lines, value = TRUE)
-  as.numeric(sub("^[^:]+:\\s*([0-9]+).*$", "\\1", line))
-}
-
-hardening_rss_mb <- function() {
-  hardening_status("VmRSS") / 1024
-}
-
 hardening_open_fds <- function() {
   length(list.files("/proc/self/fd"))
-}
-
-# Growth of the resident set, in MB, over `n` calls of `f`, after `warmup`
-# calls of it. The warm-up must be long: R raises its GC trigger as garbage
-# accumulates, and the heap this grows is not given back to the system, so a
-# first round of calls can raise the RSS by tens of MB without any leak (seen
-# with 1000 writes to a rawConnection). A second round then stays flat unless
-# something really leaks. gc() before each reading, so that only what is
-# still reachable (or leaked) counts.
-hardening_rss_growth <- function(f, n = 1000L, warmup = n) {
-  for (i in seq_len(warmup)) f()
-  invisible(gc())
-  invisible(gc())
-  before <- hardening_rss_mb()
-  for (i in seq_len(n)) f()
-  invisible(gc())
-  invisible(gc())
-  hardening_rss_mb() - before
 }
 
 # Every entry in `dir`, hidden ones included: lowmem's temporary files are
@@ -62,18 +33,6 @@ hardening_mem_available_gb <- function() {
   lines <- readLines("/proc/meminfo")
   kb <- as.numeric(sub("^MemAvailable:\\s*([0-9]+).*$", "\\1", grep("^MemAvailable:", lines, value = TRUE)))
   if (length(kb) != 1L) 0 else kb / 1024^2
-}
-
-# ---- time limits -------------------------------------------------------------
-
-# Evaluates `expr` under an elapsed-time limit, which R enforces only where
-# it checks for interrupts (lowmem does every 16 MB of output: out_bytes()
-# in src/serialize.c). The limit is always lifted on the way out, error or
-# not: a limit left behind would break every later test.
-hardening_with_time_limit <- function(seconds, expr) {
-  on.exit(setTimeLimit(cpu = Inf, elapsed = Inf, transient = FALSE), add = TRUE)
-  setTimeLimit(elapsed = seconds, transient = TRUE)
-  force(expr)
 }
 
 # ---- child R processes -------------------------------------------------------

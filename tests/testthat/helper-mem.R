@@ -7,7 +7,7 @@ skip_if_no_proc <- function() {
   )
 }
 
-thread_count <- function() rss_status()[["threads"]]
+# thread_count() is in helper-rss.R.
 
 # A joined thread can stay in the count for a moment after pthread_join
 # returns (the kernel removes it from the group after waking the joiner):
@@ -18,17 +18,4 @@ expect_threads_back_to <- function(baseline, timeout = 2) {
     Sys.sleep(0.01)
   }
   expect_equal(thread_count(), baseline)
-}
-
-# Evaluates `expr` with an elapsed-time limit; a busy loop is interrupted by
-# it (Sys.sleep() is not, in a non-interactive R).
-busy_for <- function(seconds) {
-  deadline <- proc.time()[["elapsed"]] + seconds
-  while (proc.time()[["elapsed"]] < deadline) NULL
-}
-
-with_time_limit <- function(seconds, expr) {
-  setTimeLimit(elapsed = seconds, transient = TRUE)
-  on.exit(setTimeLimit(elapsed = Inf))
-  expr
 }

@@ -85,24 +85,35 @@ safety_with_bind_mount <- function(source, target, code) {
   code()
 }
 
-# What a write does, with the OS's reason for a failure, for comparing
-# saveRDS() with serialize_to_file(): "written", or the reason (the text
-# after the last ": " of the error or of the warning before it, without
-# Rust's " (os error N)").
-safety_outcome <- function(write) {
-  warned <- NULL
+# Runs write() with its warnings muffled; returns list(result = "written"
+# or the error, warnings = their messages in order).
+safety_attempt <- function(write) {
+  warnings <- character()
   result <- withCallingHandlers(
     tryCatch({
       write()
       "written"
     }, error = function(e) e),
     warning = function(w) {
-      warned <<- conditionMessage(w)
+      warnings <<- c(warnings, conditionMessage(w))
       invokeRestart("muffleWarning")
     }
   )
+  list(result = result, warnings = warnings)
+}
+
+# What a write does, with the OS's reason for a failure, for comparing
+# saveRDS() with serialize_to_file(): "written", or the reason (the text
+# after the last ": " of the error or of the last warning before it,
+# without Rust's " (os error N)").
+safety_outcome <- function(write) {
+  attempt <- safety_attempt(write)
+  result <- attempt$result
   if (identical(result, "written")) return(result)
-  message <- if (inherits(result, "lowmem_error_io")) conditionMessage(result) else warned
-  if (is.null(message)) message <- conditionMessage(result)
+  message <- if (inherits(result, "lowmem_error_io") || length(attempt$warnings) == 0L) {
+    conditionMessage(result)
+  } else {
+    attempt$warnings[[length(attempt$warnings)]]
+  }
   sub(" \\(os error [0-9]+\\)$", "", sub(".*: ", "", message))
 }

@@ -169,71 +169,7 @@ test_that("refhooks returning odd values behave as in base (error or bytes)", {
   }
 })
 
-# ---- memory after failures ---------------------------------------------------
-
-lm_rss_kb <- function() {
-  status <- readLines("/proc/self/status")
-  line <- grep("^VmRSS:", status, value = TRUE)
-  as.numeric(gsub("[^0-9]", "", line))
-}
-
-# RSS growth (KB) over `reps` calls of `f`, measured after a full gc().
-lm_rss_growth <- function(f, reps) {
-  # Warm-up of the same length: the allocator's heap reaches its steady
-  # size for this workload first, so what follows is growth, not layout.
-  for (i in seq_len(reps)) f()
-  invisible(gc(full = TRUE))
-  before <- lm_rss_kb()
-  for (i in seq_len(reps)) f()
-  invisible(gc(full = TRUE))
-  lm_rss_kb() - before
-}
-
-lm_rss_slack_kb <- 16 * 1024
-
-test_that("failing serializations do not leak memory (200 reps of a ~1 MB object)", {
-  skip_if_not(file.exists("/proc/self/status"), "no /proc/self/status to read VmRSS from")
-  x <- lm_big_object_with_env()
-  expect_gt(lowmem::serialized_size(x), 1e6)
-
-  # Positive control: the measurement sees memory that is really kept, here
-  # 200 x 1 MB = 200 MB retained in a list (more than free heap left by
-  # earlier tests could absorb).
-  kept <- list()
-  leak <- function() kept[[length(kept) + 1L]] <<- runif(131072)
-  expect_gt(lm_rss_growth(leak, 200), lm_rss_slack_kb)
-  rm(kept)
-
-  # The hook fails during the counting pass.
-  fail_counting <- function() {
-    try(lowmem::serialize(x, NULL, refhook = lm_boom), silent = TRUE)
-    try(lowmem::serialized_size(x, refhook = lm_boom), silent = TRUE)
-  }
-  expect_lt(lm_rss_growth(fail_counting, 200), lm_rss_slack_kb)
-
-  # A hook that changes the object while it is written (which made the
-  # writing pass of a two-pass design overrun its count; with a hook lowmem
-  # now writes in one pass, as base R).
-  fail_writing <- function() {
-    y <- x
-    y$env <- new.env(parent = emptyenv())
-    target <- new.env(parent = emptyenv())
-    y$after <- target
-    y$first <- new.env(parent = emptyenv())
-    y <- y[c("first", "head", "env", "tail", "after")]
-    first <- y$first
-    hook <- function(e) {
-      if (identical(e, target)) assign("grow", seq_len(1000) + 0.5, envir = first)
-      NULL
-    }
-    try(lowmem::serialize(y, NULL, refhook = hook), silent = TRUE)
-  }
-  expect_lt(lm_rss_growth(fail_writing, 200), lm_rss_slack_kb)
-
-  # Successful calls, for comparison.
-  succeed <- function() lowmem::serialize(x, NULL)
-  expect_lt(lm_rss_growth(succeed, 200), lm_rss_slack_kb)
-})
+# Memory after failures: test-leaks.R.
 
 test_that("an xz encoder that cannot get its memory is a memory error", {
   skip_on_os(c("windows", "mac", "solaris")) # ulimit -v limits the address space on Linux

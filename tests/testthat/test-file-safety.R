@@ -17,19 +17,7 @@ test_that("every `compress` saveRDS() takes gives its codec, and what it refuses
   theirs <- file.path(dir, "base.rds")
   run <- function(write, path) {
     unlink(path)
-    warnings <- character()
-    result <- withCallingHandlers(
-      tryCatch({
-        write()
-        "written"
-      }, error = function(e) e),
-      warning = function(w) {
-        warnings <<- c(warnings, conditionMessage(w))
-        invokeRestart("muffleWarning")
-      }
-    )
-    list(result = result, warnings = warnings,
-         magic = if (file.exists(path)) readBin(path, "raw", 4) else NULL)
+    c(safety_attempt(write), list(magic = if (file.exists(path)) readBin(path, "raw", 4) else NULL))
   }
   lowmem_codecs <- list(as.raw(c(0x1f, 0x8b)), charToRaw("BZh"), as.raw(c(0xfd, 0x37, 0x7a, 0x58)))
   compresses <- list(TRUE, FALSE, "gzip", "bzip2", "xz", "zstd", 1, 2, 3, 4, 5, 6, 0, -1, 1.7, 2L,
@@ -376,6 +364,7 @@ test_that("as an unprivileged user, what saveRDS() may not write is its error, w
   }
   Sys.chmod(file.path(dir, "locked"), "0755", use_umask = FALSE)
   out <- safety_as_nobody(c(
+    paste0("safety_attempt <- ", paste(deparse(safety_attempt), collapse = "\n")),
     paste0("safety_outcome <- ", paste(deparse(safety_outcome), collapse = "\n")),
     sprintf("dir <- '%s'", dir),
     sprintf("cases <- c(%s)", paste0("'", cases, "'", collapse = ", ")),

@@ -300,19 +300,7 @@ test_that("a non-numeric chunk_size is an argument error without a coercion warn
 
 # ---- nothing lost: failures leave the old file and no debris ---------------
 
-# Writes an "old" file at `path`; returns its bytes.
-old_file <- function(path) {
-  saveRDS("the old file", path, compress = FALSE)
-  stream_file_bytes(path)
-}
-
-# A following write works: the session is usable.
-expect_usable_session <- function(dir) {
-  path <- file.path(dir, "after.rds")
-  serialize_to_file(list(1:3, "after"), path)
-  expect_identical(readRDS(path), list(1:3, "after"))
-  unlink(path)
-}
+# old_file() and expect_usable_session() are in helper-interrupt.R.
 
 test_that("a missing directory is an I/O error naming the path and the reason", {
   dir <- stream_new_dir()
@@ -440,72 +428,7 @@ test_that("a refhook that fails mid-stream leaves the old file and no debris", {
   expect_usable_session(dir)
 })
 
-test_that("an interrupt (elapsed time limit) mid-stream leaves the old file and no debris", {
-  dir <- stream_new_dir()
-  on.exit({
-    setTimeLimit()
-    unlink(dir, recursive = TRUE)
-  })
-  path <- file.path(dir, "x.rds")
-  old <- old_file(path)
-  # 800 MB of stream from 8 MB of memory (a vector is written out at each
-  # of its occurrences), cheap to gzip. The time limit is armed from the
-  # refhook, so it certainly fires mid-stream, at lowmem's next interrupt
-  # check (every 50 ms).
-  zeros <- numeric(1e6)
-  x <- list(new.env(), rep(list(zeros), 100))
-  seen <- NULL
-  hook <- function(e) {
-    seen <<- stream_dir_entries(dir)
-    setTimeLimit(elapsed = 0.2, transient = TRUE)
-    NULL
-  }
-  expect_error(
-    serialize_to_file(x, path, compress = "gzip", compression_level = 1, refhook = hook),
-    "reached elapsed time limit", fixed = TRUE
-  )
-  setTimeLimit()
-  expect_true(any(is_lowmem_temp(seen)))
-  expect_identical(stream_file_bytes(path), old)
-  expect_identical(stream_dir_entries(dir), "x.rds")
-  expect_usable_session(dir)
-})
-
-# The same with the native writer (no refhook): the time limit is armed
-# from the progress callback, which C calls between the writer's steps, so
-# it fires at lowmem's next interrupt check, mid-stream. The callback is
-# passed to the C entry point directly: the public `progress` argument only
-# takes TRUE, FALSE or NA.
-test_that("an interrupt mid-stream of the native writer leaves the old file and no debris", {
-  dir <- stream_new_dir()
-  on.exit({
-    setTimeLimit()
-    unlink(dir, recursive = TRUE)
-  })
-  path <- file.path(dir, "x.rds")
-  x <- rep(list(numeric(1e6)), 100) # 800 MB of stream, 8 MB of memory
-  for (codec in 0:1) { # none, gzip
-    old <- old_file(path)
-    seen <- NULL
-    progress <- function(done, total) {
-      if (done > 0 && is.null(seen)) {
-        seen <<- stream_dir_entries(dir)
-        setTimeLimit(elapsed = 0.01, transient = TRUE)
-      }
-    }
-    expect_error(
-      .Call(lowmem:::C_lowmem_serialize_file, x, path, codec, 1L, 0L, NULL, NULL,
-            65536, progress),
-      "reached elapsed time limit", fixed = TRUE
-    )
-    setTimeLimit()
-    expect_identical(as.vector(lowmem:::last_stream_path()), lm_writer("native"))
-    expect_true(any(is_lowmem_temp(seen)))
-    expect_identical(stream_file_bytes(path), old)
-    expect_identical(stream_dir_entries(dir), "x.rds")
-  }
-  expect_usable_session(dir)
-})
+# Interrupts mid-stream, in both writers and every codec: test-interrupt.R.
 
 # Interrupt checks go by time, not bytes: xz at level 9 takes seconds per
 # MB, and a check per 16 MB honoured a 0.05 s limit after 96 MB (R looks at

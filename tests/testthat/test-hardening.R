@@ -1,16 +1,6 @@
-# Hardening: fork safety, leaks, interrupts, memory pressure and
-# long vectors. Helpers are in helper-hardening.R.
-
-# A ~100 KB object for the leak tests: a double vector, strings and a
-# data frame, so that several of R's item types go through the stream.
-hardening_object <- function() {
-  set.seed(6)
-  list(
-    x = runif(1.1e4),
-    s = as.character(seq_len(500)),
-    df = data.frame(a = seq_len(200), b = rep_len(letters, 200))
-  )
-}
+# Hardening: fork safety, memory pressure and long vectors (leaks are in
+# test-leaks.R, interrupts in test-interrupt.R). Helpers are in
+# helper-hardening.R.
 
 # ---- fork safety -------------------------------------------------------------
 
@@ -24,9 +14,7 @@ make_obj <- function(i) {
   list(i = i, x = runif(5e4), s = as.character(seq_len(2000) * i),
        df = data.frame(a = seq_len(100) + i, b = rep_len(letters, 100)))
 }
-threads <- function() {
-  as.numeric(gsub("[^0-9]", "", grep("^Threads:", readLines("/proc/self/status"), value = TRUE)))
-}
+threads <- function() lowmem:::rss_status()[["threads"]]
 gunzip_file <- function(path) {
   con <- gzfile(path, "rb")
   on.exit(close(con))
@@ -94,218 +82,11 @@ test_that("lowmem works in forked children after the parent used it, without dea
 
 # ---- leaks -------------------------------------------------------------------
 
-# A leak of the output's size on every call would add about 1000 x 100 KB =
-# 100 MB over the loop; the threshold is half of that. A quarter (25 MB) was
-# not enough: late in a full R CMD check run, 1000 calls of serialize(x, NULL)
-# once grew RSS by 31 MB through the heap's layout alone (in a fresh
-# process 6000 calls grow it by 0.0 MB). The positive control proves the
-# measure sees a real leak (it keeps ~200 MB).
-hardening_leak_mb <- 50
-
-test_that("the RSS measure detects a leak of the output's size (positive control)", {
-  hardening_skip_unless_proc()
-  obj <- hardening_object()
-  kept <- list()
-  growth <- hardening_rss_growth(function() {
-    kept[[length(kept) + 1L]] <<- lowmem::serialize(obj, NULL)
-  })
-  expect_gt(length(lowmem::serialize(obj, NULL)), 90e3)
-  expect_gt(growth, hardening_leak_mb)
-  rm(kept)
-})
-
-test_that("serialize(x, NULL) and serialized_size(x) do not leak", {
-  hardening_skip_unless_proc()
-  obj <- hardening_object()
-  expect_lt(hardening_rss_growth(function() lowmem::serialize(obj, NULL)), hardening_leak_mb)
-  expect_lt(hardening_rss_growth(function() lowmem::serialized_size(obj)), hardening_leak_mb)
-  expect_lt(hardening_rss_growth(function() lowmem::serialize(obj, NULL, ascii = TRUE), n = 200L), hardening_leak_mb)
-})
-
-test_that("serialize(x, con) leaks no memory and no connections", {
-  hardening_skip_unless_proc()
-  obj <- hardening_object()
-  connections <- nrow(showConnections(all = TRUE))
-  fds <- hardening_open_fds()
-  # An unopened connection: lowmem opens it and closes (destroys) it again.
-  expect_lt(hardening_rss_growth(function() lowmem::serialize(obj, file(nullfile()))), hardening_leak_mb)
-  expect_lt(hardening_rss_growth(function() {
-    con <- rawConnection(raw(0), "wb")
-    on.exit(close(con))
-    lowmem::serialize(obj, con, chunk_size = 16384)
-  }), hardening_leak_mb)
-  expect_identical(nrow(showConnections(all = TRUE)), connections)
-  expect_identical(hardening_open_fds(), fds)
-})
-
-test_that("serialize_to_file() leaks no memory, files, descriptors or threads", {
-  hardening_skip_unless_proc()
-  obj <- hardening_object()
-  dir <- hardening_scratch_dir()
-  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
-  path <- file.path(dir, "out.rds")
-  fds <- hardening_open_fds()
-  threads <- hardening_status("Threads")
-
-  expect_lt(hardening_rss_growth(function() serialize_to_file(obj, path)), hardening_leak_mb)
-  expect_identical(readBin(path, "raw", 1e6), base::serialize(obj, NULL))
-  expect_lt(hardening_rss_growth(function() serialize_to_file(obj, path, compress = "gzip")), hardening_leak_mb)
-  expect_identical(readRDS(path), obj)
-
-  expect_identical(hardening_entries(dir), "out.rds")
-  expect_identical(hardening_open_fds(), fds)
-  expect_identical(hardening_status("Threads"), threads)
-})
-
-test_that("failing calls leak no memory, files or descriptors either", {
-  hardening_skip_unless_proc()
-  # An environment makes R call the refhook, which fails: in the counting pass
-  # for serialize(x, NULL), after the file was created for serialize_to_file().
-  obj <- c(hardening_object(), list(env = new.env()))
-  boom <- function(x) stop("refhook failed")
-  dir <- hardening_scratch_dir()
-  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
-  path <- file.path(dir, "out.rds")
-  writeBin(as.raw(1:3), path)
-  fds <- hardening_open_fds()
-  threads <- hardening_status("Threads")
-  fails <- function(expr) tryCatch({ expr; FALSE }, error = function(e) TRUE)
-
-  expect_lt(hardening_rss_growth(function() {
-    stopifnot(fails(lowmem::serialize(obj, NULL, refhook = boom)))
-  }), hardening_leak_mb)
-  expect_lt(hardening_rss_growth(function() {
-    stopifnot(fails(serialize_to_file(obj, path, compress = "gzip", refhook = boom)))
-  }, n = 500L), hardening_leak_mb)
-  expect_lt(hardening_rss_growth(function() {
-    stopifnot(fails(serialize_to_file(obj, file.path(dir, "no", "such", "dir.rds"))))
-  }), hardening_leak_mb)
-
-  expect_identical(hardening_entries(dir), "out.rds")
-  expect_identical(readBin(path, "raw", 10), as.raw(1:3))
-  expect_identical(hardening_open_fds(), fds)
-  expect_identical(hardening_status("Threads"), threads)
-})
-
-test_that("a connection write that fails leaks nothing", {
-  hardening_skip_unless_proc()
-  skip_if_not(file.exists("/dev/full"), "needs /dev/full")
-  # Every write to /dev/full fails: writeBin() warns and lowmem turns the
-  # warning into its error. R's writeBin() holds a copy of the chunk in
-  # memory from R_Calloc() (src/main/connections.c, do_writebin) that it
-  # frees only after the warning returns; leaving writeBin() by a jump from
-  # a calling handler skips that free. With 1 MiB chunks, 100 failed calls
-  # would then leave about 100 MB behind.
-  x <- runif(2e5) # 1.6 MB: the first full chunk is written, and fails
-  con <- file("/dev/full", "wb", raw = TRUE)
-  on.exit(close(con), add = TRUE)
-  expect_error(lowmem::serialize(x, con, chunk_size = 2^20), class = "lowmem_error_io")
-  fails <- function(expr) tryCatch({ expr; FALSE }, error = function(e) TRUE)
-  growth <- hardening_rss_growth(function() {
-    stopifnot(fails(lowmem::serialize(x, con, chunk_size = 2^20)))
-  }, n = 100L)
-  expect_lt(growth, hardening_leak_mb)
-})
+# Memory, files, descriptors and threads over many calls: test-leaks.R.
 
 # ---- interrupts ----------------------------------------------------------------
 
-# 800 MB of doubles: about 50 interrupt checks (one per 16 MB of output) and
-# seconds of work, so a 0.2 s elapsed limit fires in the middle of a call.
-hardening_big <- local({
-  x <- NULL
-  function() {
-    if (is.null(x)) x <<- runif(1e8)
-    x
-  }
-})
-
-# After an interrupted call the session must serialize normally again.
-hardening_expect_session_works <- function() {
-  small <- hardening_object()
-  expect_identical(lowmem::serialize(small, NULL), base::serialize(small, NULL))
-  con <- rawConnection(raw(0), "wb")
-  on.exit(close(con))
-  lowmem::serialize(small, con, chunk_size = 4096)
-  expect_identical(rawConnectionValue(con), base::serialize(small, NULL))
-  expect_identical(lowmem::serialized_size(small), as.double(length(base::serialize(small, NULL))))
-}
-
-test_that("a time limit stops serialize(x, con) with R's error, and the session goes on", {
-  x <- hardening_big()
-  path <- tempfile()
-  con <- file(path, "wb")
-  on.exit({
-    close(con)
-    unlink(path)
-  }, add = TRUE)
-  expect_error(
-    hardening_with_time_limit(0.2, lowmem::serialize(x, con)),
-    "reached elapsed time limit"
-  )
-  expect_lt(file.size(path), 8e8) # stopped midway, not at the end
-  hardening_expect_session_works()
-
-  # A connection lowmem opened itself is closed (destroyed) on the way out.
-  connections <- nrow(showConnections(all = TRUE))
-  unopened <- file(paste0(path, "-unopened"))
-  on.exit(unlink(paste0(path, "-unopened")), add = TRUE)
-  expect_error(
-    hardening_with_time_limit(0.2, lowmem::serialize(x, unopened)),
-    "reached elapsed time limit"
-  )
-  expect_identical(nrow(showConnections(all = TRUE)), connections)
-})
-
-test_that("a time limit stops serialize_to_file() cleanly: no temp file, old file intact", {
-  hardening_skip_unless_proc()
-  x <- hardening_big()
-  dir <- tempfile("lowmem-interrupt-")
-  dir.create(dir)
-  on.exit(unlink(dir, recursive = TRUE), add = TRUE)
-  path <- file.path(dir, "old.rds")
-  old <- base::serialize("the previous contents", NULL)
-  writeBin(old, path)
-  threads <- hardening_status("Threads")
-
-  for (compress in list(FALSE, "gzip")) {
-    expect_error(
-      hardening_with_time_limit(0.2, serialize_to_file(x, path, compress = compress)),
-      "reached elapsed time limit"
-    )
-    expect_identical(hardening_entries(dir), "old.rds")
-    expect_identical(readBin(path, "raw", 1e4), old)
-    expect_identical(hardening_status("Threads"), threads)
-  }
-  hardening_expect_session_works()
-  serialize_to_file(hardening_object(), path, compress = "gzip")
-  expect_identical(readRDS(path), hardening_object())
-})
-
-test_that("a time limit during serialize(x, NULL) errors cleanly or lets it finish correctly", {
-  x <- hardening_big()
-  # serialize(x, NULL) checks interrupts too, but unlike the streaming
-  # calls it does no R-level work per chunk, and a faster encoder may finish
-  # 800 MB in well under the limit on a fast machine. So either outcome is
-  # fine here, provided it is clean: R's time-limit error, or the right bytes;
-  # in both cases the session must work afterwards.
-  res <- tryCatch(
-    hardening_with_time_limit(0.2, lowmem::serialize(x, NULL)),
-    error = function(e) e
-  )
-  if (inherits(res, "error")) {
-    expect_match(conditionMessage(res), "reached elapsed time limit")
-  } else {
-    expect_equal(length(res), lowmem::serialized_size(x))
-    expect_identical(unserialize(res), x)
-  }
-  rm(res)
-  hardening_expect_session_works()
-  y <- x[seq_len(1e6)]
-  expect_identical(lowmem::serialize(y, NULL), base::serialize(y, NULL))
-  # Frees the 800 MB for the rest of the suite.
-  environment(hardening_big)$x <- NULL
-  invisible(gc())
-})
+# Interrupts of every kind of call: test-interrupt.R.
 
 # ---- memory pressure ------------------------------------------------------------
 

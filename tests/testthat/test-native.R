@@ -394,18 +394,7 @@ test_that("large vectors cross the 16 MB steps intact", {
   expect_native_identical(s, variants = binary_variants)
 })
 
-test_that("an interrupt between steps frees the job and leaves things working", {
-  # 160 MB: ten steps of 16 MB with an interrupt check (which also enforces
-  # setTimeLimit) between them. serialize()'s R code has no loop, so the
-  # limit is in practice reached in those checks, inside the .Call.
-  x <- runif(2e7)
-  setTimeLimit(elapsed = 0.005, transient = TRUE)
-  result <- tryCatch(lowmem::serialize(x, NULL), error = identity)
-  setTimeLimit()
-  expect_s3_class(result, "error")
-  expect_match(conditionMessage(result), "time limit")
-  expect_identical(lowmem::serialize(x, NULL), base::serialize(x, NULL))
-})
+# An interrupt between the steps: test-interrupt.R.
 
 test_that("random nested plain data matches base", {
   set.seed(42)

@@ -167,12 +167,26 @@ mod tests {
         (Counter { calls: Arc::clone(&calls), fail_at }, calls)
     }
 
+    /// Waits until the source has been called `n` times. A loaded machine
+    /// may schedule the thread late, so a fixed sleep cannot promise any
+    /// number of ticks; the minute is only there so a broken sampler fails
+    /// instead of hanging.
+    fn wait_for_calls(calls: &AtomicUsize, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while calls.load(Ordering::SeqCst) < n {
+            assert!(Instant::now() < deadline, "the sampler made {} of {n} calls", calls.load(Ordering::SeqCst));
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     #[test]
     fn samples_first_periodic_and_last() {
-        let (source, _) = counter(usize::MAX);
+        let (source, calls) = counter(usize::MAX);
         let started = std::time::Instant::now();
         let mut sampler = Sampler::start(source, Duration::from_millis(2), 1000).unwrap();
         std::thread::sleep(Duration::from_millis(100));
+        // The first sample and three ticks, however late the thread ran.
+        wait_for_calls(&calls, 4);
         let rows = sampler.stop().as_ref().unwrap().rows().to_vec();
         // One tick per 2 ms of the time that really passed (a loaded machine
         // oversleeps), plus the first and the closing sample.
@@ -211,28 +225,20 @@ mod tests {
     fn errors_reach_stop() {
         let (source, _) = counter(0);
         assert!(Sampler::start(source, Duration::from_millis(1), 10).is_err(), "first sample fails");
-        let (source, _) = counter(3);
+        let (source, calls) = counter(3);
         let mut sampler = Sampler::start(source, Duration::from_millis(1), 10).unwrap();
-        std::thread::sleep(Duration::from_millis(50));
+        wait_for_calls(&calls, 4); // the fourth call fails and ends the thread
         let message = sampler.stop().as_ref().unwrap_err().to_string();
         assert!(message.contains("source failed"), "{message}");
     }
 
-    /// Runs in a child process of its own (the test binary again, with only
-    /// this test): tests on other threads allocate and free memory, which
-    /// moves the process's RSS under the sampler.
+    /// Runs in a child process of its own (procfs's `run_alone`): tests on
+    /// other threads allocate and free memory, which moves the process's
+    /// RSS under the sampler.
     #[cfg(target_os = "linux")]
     #[test]
     fn samples_the_real_rss() {
-        const NAME: &str = "mem::sampler::tests::samples_the_real_rss";
-        if std::env::var_os("LOWMEM_TEST_CHILD").is_none() {
-            let child = std::process::Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", NAME, "--test-threads=1", "--quiet"])
-                .env("LOWMEM_TEST_CHILD", NAME)
-                .output()
-                .unwrap();
-            let out = String::from_utf8_lossy(&child.stdout);
-            assert!(child.status.success() && out.contains("1 passed"), "the child test failed: {out}");
+        if !crate::mem::procfs::tests::run_alone("mem::sampler::tests::samples_the_real_rss") {
             return;
         }
         let reader = StatmReader::open(crate::mem::procfs::tests::page_size()).unwrap();
