@@ -84,10 +84,8 @@ SEXP lowmem_serialized_size(SEXP object, SEXP type, SEXP version, SEXP refhook)
 static SEXP stream(const lm_args *a, const lm_dest *d, lm_output *out)
 {
     char reason[256] = "a refhook was given";
-    if (a->refhook == R_NilValue && lm_native_stream(a, d, out, reason, sizeof reason)) {
-        lm_note_path(1, "");
-        return R_NilValue;
-    }
+    if (a->refhook == R_NilValue && lm_native_stream(a, d, out, reason, sizeof reason))
+        return R_NilValue; /* it noted the path before writing */
     lm_note_path(0, reason);
     lm_r_stream(a, d, out);
     return R_NilValue;

@@ -102,15 +102,17 @@ void lm_output_progress(lm_output *out, double done);
 /* The last report, whose failure is ignored. */
 void lm_output_done(lm_output *out, double done);
 
+/* The writer a streaming call chose, noted before it writes, for
+   lowmem:::last_stream_path(). */
+void lm_note_path(int native, const char *reason);
+SEXP lowmem_last_stream_path(void);
+
 /* ---- serialize.c: R's serializer --------------------------------------- */
 
 SEXP lm_r_raw(const lm_args *a);
 SEXP lm_r_size(const lm_args *a);
 void lm_r_stream(const lm_args *a, const lm_dest *d, lm_output *out);
-/* The writer a streaming call chose, for lowmem:::last_stream_path(). */
-void lm_note_path(int native, const char *reason);
 SEXP lowmem_write_pass(SEXP call_ptr);
-SEXP lowmem_last_stream_path(void);
 
 /* ---- native.c: the native writer ---------------------------------------- */
 

@@ -432,6 +432,7 @@ static SEXP stream_body(native_call *c)
     R_pstream_format_t type = out->progress != R_NilValue ? c->a->type : R_pstream_binary_format;
     c->out = NULL; /* no progress reports while counting */
     if (!count(c, type, 0)) return R_NilValue;
+    lm_note_path(1, "");
     c->out = out;
     PROTECT(pins(c->job));
     out->total = c->bytes;

@@ -150,3 +150,27 @@ void lm_output_done(lm_output *out, double done)
     final_report r = {out, done};
     (void) R_ToplevelExec(run_final_report, &r);
 }
+
+/* ---- which writer a stream took ------------------------------------------ */
+
+/* The writer the last streaming call chose (before it wrote anything), for
+   lowmem:::last_stream_path(). */
+static char last_path[320] = "none";
+
+void lm_note_path(int native, const char *reason)
+{
+    snprintf(last_path, sizeof last_path, "%s%s%s", native ? "native" : "universal",
+             reason[0] ? ":" : "", reason);
+}
+
+SEXP lowmem_last_stream_path(void)
+{
+    const char *colon = strchr(last_path, ':');
+    if (colon == NULL) return Rf_mkString(last_path);
+    SEXP path = PROTECT(Rf_allocVector(STRSXP, 1));
+    SET_STRING_ELT(path, 0, Rf_mkCharLen(last_path, (int) (colon - last_path)));
+    SEXP reason = PROTECT(Rf_mkString(colon + 1));
+    Rf_setAttrib(path, Rf_install("reason"), reason);
+    UNPROTECT(2);
+    return path;
+}

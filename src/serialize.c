@@ -309,27 +309,3 @@ void lm_r_stream(const lm_args *a, const lm_dest *d, lm_output *out)
     stream_call s = {&c, d};
     run(&c, stream_body, &s);
 }
-
-/* ---- which writer a stream took ------------------------------------------ */
-
-/* The writer the last streaming call chose (before it wrote anything), for
-   lowmem:::last_stream_path(). */
-static char last_path[320] = "none";
-
-void lm_note_path(int native, const char *reason)
-{
-    snprintf(last_path, sizeof last_path, "%s%s%s", native ? "native" : "universal",
-             reason[0] ? ":" : "", reason);
-}
-
-SEXP lowmem_last_stream_path(void)
-{
-    const char *colon = strchr(last_path, ':');
-    if (colon == NULL) return Rf_mkString(last_path);
-    SEXP path = PROTECT(Rf_allocVector(STRSXP, 1));
-    SET_STRING_ELT(path, 0, Rf_mkCharLen(last_path, (int) (colon - last_path)));
-    SEXP reason = PROTECT(Rf_mkString(colon + 1));
-    Rf_setAttrib(path, Rf_install("reason"), reason);
-    UNPROTECT(2);
-    return path;
-}
