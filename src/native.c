@@ -266,6 +266,7 @@ static void prefault(unsigned char *buf, size_t from, size_t to)
 static void begin(native_call *c, R_pstream_format_t type, unsigned char *buf, size_t len)
 {
     if (lowmem_native_begin(c->job, (lm_format) type, buf, len) != LM_DONE) raise_job(c, "begin");
+    c->bytes = 0;
 }
 
 /* Runs the current pass to its end, LM_STEP_BYTES at a time, checking for

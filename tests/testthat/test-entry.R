@@ -24,3 +24,11 @@ test_that("the extendr routines' error records become classed conditions", {
   # Any external pointer that is not a sampler.
   expect_error(lowmem:::timeline_stop(new("externalptr")), class = "lowmem_error_argument")
 })
+
+test_that("the timeline takes integer arguments as R's numbers", {
+  skip_if_not(file.exists("/proc/self/statm"))
+  handle <- lowmem:::timeline_start(0.001, 100L)
+  expect_named(lowmem:::timeline_stop(handle), c("time", "rss", "stride"))
+  expect_error(lowmem:::timeline_start(0.001, NA_integer_), class = "lowmem_error_argument")
+  expect_error(lowmem:::timeline_start("a", 10), class = "lowmem_error_argument")
+})

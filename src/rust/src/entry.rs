@@ -70,12 +70,18 @@ fn lowmem_rss_reset_peak() -> Robj {
     status_value(guarded(procfs::reset_peak))
 }
 
+/// A double or integer scalar as a double (`NA` an integer NA), as
+/// `Rf_asReal` reads it.
+fn number(x: &Robj) -> Option<f64> {
+    x.as_real().or_else(|| x.as_integer().map(|i| if i == i32::MIN { f64::NAN } else { f64::from(i) }))
+}
+
 /// Starts a sampler thread (first sample taken at once) and hands it to
 /// an external pointer, whose finalizer stops, joins and frees it should R
 /// code lose it unstopped.
 #[extendr]
 fn lowmem_timeline_start(interval: Robj, max_rows: Robj) -> Robj {
-    let (Some(interval), Some(max_rows)) = (interval.as_real(), max_rows.as_real()) else {
+    let (Some(interval), Some(max_rows)) = (number(&interval), number(&max_rows)) else {
         return error_record("lowmem_error_argument", "invalid sampling interval or row cap: not numbers");
     };
     match Timeline::start(interval, timeline::page_size(), max_rows) {
