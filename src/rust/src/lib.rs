@@ -3,6 +3,8 @@
 //! * [`sink`]: where serialized bytes go (count, exactly-sized buffer, ...).
 //! * [`codec`]: gzip (parallel), bzip2 and xz encoders for files.
 //! * [`ffi`]: the C ABI of the sinks, which the package's C layer calls.
+//! * [`hash`]: the hashes of `digest()`, as digest::digest() computes them,
+//!   with their C ABI (`hash::ffi`).
 //! * [`mem`]: memory tracking (RSS peak and timeline) for `mem_peak()` and
 //!   `mem_timeline()`, with its own C ABI (`src/mem.h`).
 //! * [`error`]: the error type; errors reach R as conditions raised by C
@@ -17,6 +19,7 @@ pub mod codec;
 pub mod error;
 pub mod ffi;
 pub mod format;
+pub mod hash;
 pub mod mem;
 pub mod rapi;
 pub mod sink;

@@ -367,6 +367,16 @@ pub unsafe extern "C" fn lowmem_native_begin_callback(
     })
 }
 
+/// Starts a streaming pass in `format` into `sink`, staged in chunks of
+/// `chunk` bytes: for the C ABIs of other modules (`hash::ffi`). DONE or
+/// FAILED (the job keeps the error).
+///
+/// # Safety
+/// `job` is null or a live handle.
+pub(crate) unsafe fn begin_stream_into(job: *mut Job, format: c_int, chunk: usize, sink: Box<dyn Sink>) -> c_int {
+    with_job(job, |job| job.stream_to(format, chunk, || Ok(sink)))
+}
+
 /// Whether the job taps R's own writer before its native passes (see
 /// [`super::tap`]): 1 where this build cannot read gp bits and this R
 /// writes the GROWABLE bit (or a test asks for it), else 0.
