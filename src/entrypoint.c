@@ -3,6 +3,7 @@
 #include <Rinternals.h>
 #include <R_ext/Rdynload.h>
 
+#include "hash.h"
 #include "lowmem_c.h"
 #include "mem.h"
 
@@ -25,6 +26,7 @@ static const R_CallMethodDef call_methods[] = {
     {"lowmem_native_status", (DL_FUNC) &lowmem_native_status, 0},
     {"lowmem_result_test_collect", (DL_FUNC) &lowmem_result_test_collect, 1},
     {"lowmem_tap_mode", (DL_FUNC) &lowmem_tap_mode, 1},
+    {"lowmem_digest", (DL_FUNC) &lowmem_digest, 10},
     {NULL, NULL, 0}
 };
 
