@@ -28,9 +28,10 @@
 #'   fourth newline in ASCII.
 #' @param ascii `TRUE` to hash the ASCII format (`NA`: ASCII with
 #'   hexadecimal doubles, with a numeric `skip`), as [base::serialize()].
-#' @param raw `TRUE` to return the digest as a raw vector, for md5, sha1,
-#'   sha256, sha512 and blake3 (digest ignores it for the others, and so
-#'   does this function).
+#' @param raw `TRUE` to return the hash as a raw vector. For crc32,
+#'   xxhash32, xxhash64 and murmur32 these are the bytes of the number,
+#'   most significant first, as digest 0.6.38 and later return them
+#'   (digest up to 0.6.37 returned the hex string for these).
 #' @param seed The seed of xxhash32, xxhash64 and murmur32 (an integer).
 #' @param serializeVersion The serialization version hashed: by default
 #'   the option `serializeVersion`, else 2 (digest's rule).
@@ -38,10 +39,10 @@
 #'   external pointer and weak reference, as in [base::serialize()]
 #'   (digest has no such argument; the hash is that of the stream
 #'   `serialize(object, NULL, refhook = refhook)` writes).
-#' @return A string of hex digits, or with `raw = TRUE` for the algorithms
-#'   above a raw vector: `identical()` to `digest::digest()`'s. With the
-#'   option `digestOldCRC32Format = TRUE`, crc32's leading zeros are
-#'   dropped, as digest does.
+#' @return A string of hex digits, or with `raw = TRUE` a raw vector:
+#'   `identical()` to `digest::digest()`'s. With the option
+#'   `digestOldCRC32Format = TRUE`, crc32's leading zeros are dropped from
+#'   the string, as digest does.
 #' @export
 #' @examples
 #' df <- data.frame(x = runif(10), y = letters[1:10])
@@ -85,7 +86,7 @@ digest <- function(object,
     C_lowmem_digest, object, match(algo, algos), type, serializeVersion,
     as.integer(skip), ascii_header, as.integer(length), as.integer(seed), raw != 0, refhook
   )
-  if (algo == "crc32" && isTRUE(getOption("digestOldCRC32Format", FALSE))) {
+  if (algo == "crc32" && is.character(val) && isTRUE(getOption("digestOldCRC32Format", FALSE))) {
     val <- sub("^0+", "", val)
   }
   val

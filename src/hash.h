@@ -25,8 +25,8 @@ int lowmem_digest_write(DigestStream *d, const unsigned char *buf, size_t len);
    LM_NATIVE_DONE or LM_NATIVE_FAILED (the job has the error). */
 int lowmem_native_begin_digest(NativeJob *job, int format, DigestStream *d);
 double lowmem_digest_bytes(DigestStream *d);
-/* The result into `out`: the digest's bytes (*is_raw = 1) if `raw` and the
-   algorithm has them, else its hex text (not NUL-terminated). Its length,
+/* The result into `out`: the hash's bytes (*is_raw = 1) if `raw`, else
+   its hex text (not NUL-terminated). Its length,
    or -1 if it does not fit in `size` bytes. */
 ssize_t lowmem_digest_result(DigestStream *d, int raw, unsigned char *out, size_t size,
                              int *is_raw);

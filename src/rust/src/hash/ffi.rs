@@ -105,9 +105,8 @@ pub unsafe extern "C" fn lowmem_digest_bytes(d: *mut DigestStream) -> f64 {
 }
 
 /// Finishes the hash (once; later calls give the same) and copies what
-/// digest returns into `out`: the digest bytes if `raw` is non-zero and
-/// the algorithm has them (`*is_raw` = 1), else the hex text (`*is_raw`
-/// = 0, not NUL-terminated). Returns the length, or -1 if it does not fit
+/// digest returns into `out`: its bytes if `raw` is non-zero (`*is_raw` =
+/// 1), else the hex text (`*is_raw` = 0, not NUL-terminated). Returns the length, or -1 if it does not fit
 /// in `size` bytes or the handle is dead.
 ///
 /// # Safety

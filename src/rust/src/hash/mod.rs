@@ -10,9 +10,11 @@
 //! rule and is not here).
 //!
 //! The output follows digest's C code: lowercase hex of the digest bytes
-//! (md5, sha1, sha256, sha512, blake3; the bytes themselves with `raw =
-//! TRUE`), or of a number printed with `%08x` / `%016llx` (crc32, xxhash32,
-//! xxhash64, murmur32, for which digest ignores `raw`).
+//! (md5, sha1, sha256, sha512, blake3), or of a number printed with `%08x`
+//! / `%016llx` (crc32, xxhash32, xxhash64, murmur32). With `raw = TRUE`,
+//! the digest bytes, and since digest 0.6.38 the number's bytes, most
+//! significant first (the hex text's order); digest up to 0.6.37 ignored
+//! `raw` for the numbers.
 
 pub mod ffi;
 pub mod murmur;
@@ -74,11 +76,12 @@ pub enum Hash {
 }
 
 impl Hash {
-    /// What digest returns: the bytes if `raw` and the algorithm has
-    /// bytes (`Ok`), else the hex text (`Err`).
+    /// What digest returns: the bytes if `raw` (`Ok`), else the hex text
+    /// (`Err`).
     pub fn output(&self, raw: bool) -> Result<Vec<u8>, String> {
         match self {
             Hash::Bytes(bytes) if raw => Ok(bytes.clone()),
+            Hash::Number(value, width) if raw => Ok(value.to_be_bytes()[8 - width / 2..].to_vec()),
             Hash::Bytes(bytes) => Err(bytes.iter().fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
                 let _ = write!(s, "{b:02x}");
                 s
@@ -297,11 +300,14 @@ mod tests {
     }
 
     #[test]
-    fn raw_output_only_for_digest_bytes() {
+    fn raw_output_is_the_bytes_of_the_hex_text() {
         let mut d = Digester::new(Algo::Md5, 0, Skip::Bytes(0), None);
         assert_eq!(d.finish().unwrap().output(true).unwrap().len(), 16);
         assert!(d.finish().is_none(), "taken once");
+        let hash = Hash::Number(0x0102_0304, 8);
+        assert_eq!(hash.output(true).unwrap(), vec![1, 2, 3, 4], "most significant first");
+        assert_eq!(hash.output(false).unwrap_err(), "01020304");
         let mut d = Digester::new(Algo::Xxhash64, -1, Skip::Bytes(0), None);
-        assert_eq!(d.finish().unwrap().output(true).unwrap_err().len(), 16);
+        assert_eq!(d.finish().unwrap().output(true).unwrap().len(), 8);
     }
 }
