@@ -11,6 +11,11 @@
 #' object's size. The digest package is not needed: lowmem computes every
 #' hash itself.
 #'
+#' One difference is digest's, for streams of 4 GiB or more: digest's C
+#' code passes the length of what it hashes to md5, sha1, sha256 and crc32
+#' as a 32-bit number (to murmur32 as an `int`), so it hashes only a prefix
+#' of such a stream; lowmem hashes all of it.
+#'
 #' `algo = "spookyhash"` is not supported: digest computes it with its own
 #' streaming rule, which lowmem does not reproduce (an error of class
 #' `lowmem_error_unsupported`).
