@@ -8,6 +8,7 @@
 #include <R.h>
 #include <Rinternals.h>
 #include <R_ext/Rdynload.h>
+#include <string.h>
 
 #include "lowmem_c.h"
 
@@ -113,6 +114,56 @@ SEXP lowmem_serialize_file(SEXP object, SEXP path, SEXP codec, SEXP level,
     return stream(&a, &d, &out);
 }
 
+/* ---- digest() ------------------------------------------------------------- */
+
+/* digest::digest()'s hash of the stream, made as the stream is written:
+   the hash is one more place a stream goes (lm_dest.digest). The chunk
+   size only matters to connections; the native writer stages its own. */
+#define LM_DIGEST_CHUNK ((size_t) 1 << 20)
+typedef struct {
+    lm_args a;
+    lm_dest d;
+    lm_output out;
+    int raw;
+} digest_call;
+
+static SEXP digest_body(void *data)
+{
+    digest_call *c = (digest_call *) data;
+    stream(&c->a, &c->d, &c->out);
+    unsigned char hash[160];
+    int is_raw = 0;
+    ptrdiff_t n = lowmem_digest_result(c->d.digest, c->raw, hash, sizeof hash, &is_raw);
+    if (n < 0) lm_raise(LM_KIND_INTERNAL, "internal error: no hash");
+    if (!is_raw) return Rf_ScalarString(Rf_mkCharLen((const char *) hash, (int) n));
+    SEXP value = Rf_allocVector(RAWSXP, (R_xlen_t) n);
+    memcpy(RAW(value), hash, (size_t) n);
+    return value;
+}
+
+static void digest_cleanup(void *data, Rboolean jump)
+{
+    digest_call *c = (digest_call *) data;
+    lowmem_digest_free(c->d.digest);
+    c->d.digest = NULL;
+}
+
+/* The arguments come checked and converted by R/digest.R (digest's own
+   as.integer() conversions). */
+SEXP lowmem_digest(SEXP object, SEXP algo, SEXP type, SEXP version, SEXP skip,
+                   SEXP ascii_header, SEXP length, SEXP seed, SEXP raw, SEXP refhook)
+{
+    digest_call c = {args_of(object, type, version, refhook), {NULL, 0, 0, LM_DIGEST_CHUNK, NULL},
+                     output_of(R_NilValue, 0, LM_DIGEST_CHUNK, R_NilValue, refhook), Rf_asLogical(raw) == TRUE};
+    SEXP token = PROTECT(R_MakeUnwindCont()); /* before the hash: an allocation that fails leaks nothing */
+    c.d.digest = lowmem_digest_new(Rf_asInteger(algo), Rf_asInteger(seed), Rf_asInteger(skip),
+                                   Rf_asLogical(ascii_header) == TRUE, Rf_asInteger(length));
+    if (c.d.digest == NULL) lm_raise(LM_KIND_UNSUPPORTED, "unsupported hash algorithm");
+    SEXP value = R_UnwindProtect(digest_body, &c, digest_cleanup, &c, token);
+    UNPROTECT(1);
+    return value;
+}
+
 /* ---- registration ----------------------------------------------------------- */
 
 static const R_CallMethodDef call_methods[] = {
@@ -135,6 +186,7 @@ static const R_CallMethodDef call_methods[] = {
     {"lowmem_result_test_collect", (DL_FUNC) &lowmem_result_test_collect, 1},
     {"lowmem_tap_mode", (DL_FUNC) &wrap__lowmem_tap_mode, 1},
     {"lowmem_test_interrupt_at", (DL_FUNC) &lowmem_test_interrupt_at, 1},
+    {"lowmem_digest", (DL_FUNC) &lowmem_digest, 10},
     {NULL, NULL, 0}
 };
 

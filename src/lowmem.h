@@ -146,4 +146,25 @@ int lowmem_native_tap_mode(int mode);
 /* XDR-encodes n doubles into 8n bytes (the benchmark's floor). */
 void lowmem_xdr_doubles(const double *src, size_t n, unsigned char *dst);
 
+/* ---- digest()'s hash (src/rust/src/ffi/digest.rs) ------------------------ */
+
+typedef struct DigestStream DigestStream;
+
+/* A hash in the making, for digest's algorithm code `algo` (digest's
+   algo_int: 1 md5, 2 sha1, 3 crc32, 4 sha256, 5 sha512, 6 xxhash32,
+   7 xxhash64, 8 murmur32, 10 blake3) and `seed`: the first `skip` bytes of
+   the stream are not hashed (none if skip <= 0) or, if `ascii_header`,
+   the ASCII header up to its fourth newline; then at most `length` bytes
+   (all if length < 0). NULL for an unknown algorithm. */
+DigestStream *lowmem_digest_new(int algo, int seed, int skip, int ascii_header, int length);
+/* A stream for R's serializer whose bytes go to the hash. */
+Stream *lowmem_stream_digest_new(DigestStream *d);
+/* Starts the job's streaming pass into the hash (DONE or FAILED). */
+lm_status lowmem_native_begin_digest(NativeJob *job, lm_format format, DigestStream *d);
+/* The result into `out`: the hash's bytes (*is_raw = 1) if `raw`, else
+   its hex text (not NUL-terminated). Its length, or -1 if it does not fit
+   in `size` bytes. */
+ptrdiff_t lowmem_digest_result(DigestStream *d, int raw, unsigned char *out, size_t size, int *is_raw);
+void lowmem_digest_free(DigestStream *d);
+
 #endif

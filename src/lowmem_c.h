@@ -57,12 +57,13 @@ typedef struct {
     SEXP refhook; /* R_NilValue, or the user's refhook */
 } lm_args;
 
-/* Where a streaming call writes: a file (path non-NULL), or the output's
-   connection. */
+/* Where a streaming call writes: a file (path non-NULL), a hash (digest
+   non-NULL), or the output's connection. */
 typedef struct {
     const char *path;
     int codec, level; /* as lowmem_stream_file_new's */
     size_t chunk;
+    DigestStream *digest; /* digest(): the hash (no path, no connection) */
 } lm_dest;
 
 /* ---- output.c: what a call does with R while it writes ------------------ */

@@ -442,6 +442,8 @@ static SEXP stream_body(native_call *c)
     if (c->d->path) {
         status = lowmem_native_begin_file(c->job, (lm_format) c->a->type, c->d->path, c->d->codec,
                                           c->d->level, c->d->chunk);
+    } else if (c->d->digest) {
+        status = lowmem_native_begin_digest(c->job, (lm_format) c->a->type, c->d->digest);
     } else {
         lm_output_reserve(out); /* allocated at the first full chunk */
         c->token = PROTECT(R_MakeUnwindCont());
@@ -454,7 +456,7 @@ static SEXP stream_body(native_call *c)
         lm_raise(LM_KIND_INTERNAL,
                  "internal error: the native writer covered the object when counting but not when writing");
     lm_output_done(out, c->bytes);
-    UNPROTECT(c->d->path ? 1 : 4); /* pins, and chunk_vec, write_call, token */
+    UNPROTECT(c->d->path || c->d->digest ? 1 : 4); /* pins, and chunk_vec, write_call, token */
     return R_NilValue;
 }
 

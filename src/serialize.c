@@ -246,7 +246,7 @@ typedef struct {
     const lm_dest *d;
 } stream_call;
 
-/* Streams the object to a connection or a file in one pass (two with a
+/* Streams the object to a connection, a file or a hash in one pass (two with a
    progress bar: its total comes from a counting pass; the entry points
    give none with a refhook, which must run once, in the pass that
    writes). */
@@ -262,6 +262,8 @@ static SEXP stream_body(void *data)
     }
     if (s->d->path) {
         c->stream = lowmem_stream_file_new(s->d->path, s->d->codec, s->d->level, s->d->chunk);
+    } else if (s->d->digest) {
+        c->stream = lowmem_stream_digest_new(s->d->digest);
     } else {
         size_t first = out->chunk < LM_FIRST_CHUNK ? out->chunk : LM_FIRST_CHUNK;
         lm_output_reserve(out);
@@ -272,7 +274,7 @@ static SEXP stream_body(void *data)
     run_pass(c, c->a->type);
     if (draining(c)) drain_chunks(c, 1);
     lm_output_done(out, lowmem_stream_bytes(c->stream));
-    if (!s->d->path) UNPROTECT(2); /* chunk_vec, write_call */
+    if (!s->d->path && !s->d->digest) UNPROTECT(2); /* chunk_vec, write_call */
     return R_NilValue;
 }
 

@@ -7,6 +7,7 @@
 //! * [`codes`]: the codes of that ABI (a leaf).
 //! * [`entry`]: the `.Call` entry points written with extendr (memory
 //!   tools, diagnostics): those that never call back into R.
+//! * [`hash`]: the hashes of `digest()`, as digest::digest() computes them.
 //! * [`mem`]: memory tracking (RSS peak and timeline) for `mem_peak()` and
 //!   `mem_timeline()` (plain Rust; its entry points are in [`entry`]).
 //! * [`error`]: the error type; errors reach R as conditions raised by C
@@ -22,6 +23,7 @@ pub mod entry;
 pub mod error;
 pub mod ffi;
 pub mod format;
+pub mod hash;
 pub mod mem;
 pub mod rapi;
 pub mod sink;

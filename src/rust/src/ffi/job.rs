@@ -13,7 +13,7 @@ use crate::rapi::Sexp;
 use crate::sink::{CallbackSink, WriteFn};
 
 /// Runs `op` on a live job under [`guard`], keeping its error in the job.
-fn with_job(job: *mut Job, op: impl FnOnce(&mut Job) -> Result<Status>) -> Status {
+pub(super) fn with_job(job: *mut Job, op: impl FnOnce(&mut Job) -> Result<Status>) -> Status {
     // SAFETY: C passes null or a live handle from lowmem_native_new, used
     // from R's main thread only.
     let Some(job) = (unsafe { job.as_mut() }) else {
@@ -25,7 +25,7 @@ fn with_job(job: *mut Job, op: impl FnOnce(&mut Job) -> Result<Status>) -> Statu
     })
 }
 
-fn format_of(code: c_int) -> Result<Format> {
+pub(super) fn format_of(code: c_int) -> Result<Format> {
     Format::from_code(code).ok_or_else(|| Error::Internal(format!("unknown format {code}")))
 }
 

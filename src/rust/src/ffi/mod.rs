@@ -1,7 +1,8 @@
 //! The C ABI of the Rust core, declared in `src/lowmem.h`: [`stream`], the
-//! sinks R's serializer writes into (driven by `src/serialize.c`), and
-//! [`job`], the native writer (driven by `src/native.c`). (The memory
-//! tools keep their own, `crate::mem::ffi`.)
+//! sinks R's serializer writes into (driven by `src/serialize.c`),
+//! [`job`], the native writer (driven by `src/native.c`), and [`digest`],
+//! the hash either of them feeds for `digest()`. (The memory tools and
+//! diagnostics are extendr entry points: `crate::entry`.)
 //!
 //! # The unwind rule
 //!
@@ -19,6 +20,7 @@
 //!
 //! Everything else in the crate points here instead of restating it.
 
+pub mod digest;
 pub mod job;
 pub mod stream;
 

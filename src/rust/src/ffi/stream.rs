@@ -27,7 +27,7 @@ pub struct Stream {
 }
 
 impl Stream {
-    fn new(sink: Box<dyn Sink>) -> *mut Stream {
+    pub(super) fn new(sink: Box<dyn Sink>) -> *mut Stream {
         Self::boxed(Target::Sink(sink), None)
     }
 

@@ -20,7 +20,7 @@ use super::walk::{Step, Walk};
 pub use crate::codes::{ErrorKind, Format, Status};
 use crate::error::{Error, Result};
 use crate::rapi::Sexp;
-use crate::sink::{CallbackSink, FileSink, Sink};
+use crate::sink::{CallbackSink, FileSink, HashSink, Sink};
 
 /// A compressed file takes the stream in pieces of any size (its codec keeps
 /// its own blocks), so it is staged in slices of at most this much: a step
@@ -265,6 +265,12 @@ impl Job {
     /// Starts a streaming pass whose output goes, in chunks of exactly
     /// `chunk` bytes (the last one shorter), to `sink`.
     pub fn begin_callback(&mut self, format: Format, chunk: usize, sink: CallbackSink) -> Result<()> {
+        self.stream_to(format, chunk, || Ok(Box::new(sink)))
+    }
+
+    /// Starts a streaming pass into a hash (`digest()`), staged in chunks
+    /// of `chunk` bytes.
+    pub fn begin_hash(&mut self, format: Format, chunk: usize, sink: HashSink) -> Result<()> {
         self.stream_to(format, chunk, || Ok(Box::new(sink)))
     }
 

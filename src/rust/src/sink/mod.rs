@@ -16,6 +16,7 @@
 //!   that lives outside Rust (an R connection).
 //! * [`CallbackSink`] hands each piece to a C function (the native writer's
 //!   way to an R connection).
+//! * [`HashSink`] feeds a hash (`digest()`).
 //!
 //! Under [`FileSink`]'s codecs, [`DirectFile`] writes the file (direct I/O
 //! where possible); [`Pages`] are the page-aligned streaming buffers.
@@ -27,6 +28,7 @@ mod chunk;
 mod count;
 mod direct;
 mod file;
+mod hash;
 mod inplace;
 mod pages;
 mod slice;
@@ -39,6 +41,7 @@ pub use chunk::ChunkBuffer;
 pub use count::CountSink;
 pub use direct::DirectFile;
 pub use file::FileSink;
+pub use hash::HashSink;
 pub use pages::Pages;
 pub use slice::Slice;
 
