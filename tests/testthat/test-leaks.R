@@ -73,6 +73,15 @@ test_that("serialize(x, con) leaks no memory and no connections", {
   expect_identical(hardening_open_fds(), fds)
 })
 
+test_that("digest() does not leak, also when its refhook fails", {
+  hardening_skip_unless_proc()
+  obj <- leak_object()
+  expect_lt(rss_growth(function() lowmem::digest(obj, "sha256")), leak_mb)
+  x <- leak_object_with_env()
+  expect_lt(rss_growth(function() try(lowmem::digest(x, "md5", refhook = leak_boom), silent = TRUE), n = 200L),
+            leak_mb)
+})
+
 test_that("serialize_to_file() leaks no memory, files, descriptors or threads", {
   hardening_skip_unless_proc()
   obj <- leak_object()
@@ -223,6 +232,8 @@ test_that("interrupted calls leak no memory, files, descriptors or threads", {
   big <- runif(2.5e6)
   expect_lt(rss_growth(function() interrupted(2L, lowmem::serialize(big, NULL)), n = 50L,
                        label = "interrupted raw_native"), leak_mb)
+  expect_lt(rss_growth(function() interrupted(2L, lowmem::digest(big, "md5")), n = 50L,
+                       label = "interrupted digest_native"), leak_mb)
   calls <- list(
     raw_r = function() interrupted(NULL, lowmem::serialize(y, NULL, refhook = arm)),
     con_native = function() {
@@ -236,7 +247,8 @@ test_that("interrupted calls leak no memory, files, descriptors or threads", {
       interrupted(NULL, lowmem::serialize(y, con, chunk_size = 65536, refhook = arm))
     },
     file_native_gzip = function() interrupted(3L, serialize_to_file(x, path, compress = "gzip", compression_level = 1)),
-    file_r = function() interrupted(NULL, serialize_to_file(y, path, refhook = arm))
+    file_r = function() interrupted(NULL, serialize_to_file(y, path, refhook = arm)),
+    digest_r = function() interrupted(NULL, lowmem::digest(y, "md5", refhook = arm))
   )
   for (name in names(calls)) {
     expect_lt(rss_growth(calls[[name]], n = 100L, label = paste("interrupted", name)), leak_mb,
