@@ -3,6 +3,7 @@
 
 mod alloc;
 mod gzip;
+mod zstd;
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -11,6 +12,7 @@ use crate::sink::DirectFile;
 
 pub use alloc::{out_of_memory, try_buffer};
 pub use gzip::ParallelGzip;
+pub use self::zstd::ParallelZstd;
 
 /// The codec codes shared with R/file.R.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +21,7 @@ pub enum Codec {
     Gzip,
     Bzip2,
     Xz,
+    Zstd,
 }
 
 impl Codec {
@@ -28,11 +31,13 @@ impl Codec {
             1 => Some(Codec::Gzip),
             2 => Some(Codec::Bzip2),
             3 => Some(Codec::Xz),
+            4 => Some(Codec::Zstd),
             _ => None,
         }
     }
 
-    /// Levels run 0 (fastest) ..= 9 for all three; out-of-range levels are clamped.
+    /// Levels run 0 (fastest) ..= 9 for gzip, bzip2 and xz; out-of-range
+    /// levels are clamped (zstd's range is its own, see codec/zstd.rs).
     fn level(level: i32) -> u32 {
         level.clamp(0, 9) as u32
     }
@@ -47,12 +52,16 @@ pub enum Encoder {
     Gzip(ParallelGzip<File>),
     Bzip2(bzip2::write::BzEncoder<DirectFile>),
     Xz(liblzma::write::XzEncoder<DirectFile>),
+    Zstd(ParallelZstd<File>),
 }
 
 impl Encoder {
-    /// `chunk` is the size of gzip's blocks.
+    /// `chunk` is the size of gzip's and zstd's blocks.
     pub fn new(codec: Codec, level: i32, chunk: usize, file: File) -> io::Result<Self> {
         let chunk = chunk.max(4096);
+        if codec == Codec::Zstd {
+            return Ok(Encoder::Zstd(ParallelZstd::new(file, level, chunk, gzip::default_workers())?));
+        }
         let level = Codec::level(level);
         Ok(match codec {
             Codec::None => Encoder::Plain(DirectFile::new(file)?),
@@ -67,6 +76,7 @@ impl Encoder {
                 liblzma::stream::Stream::new_easy_encoder(level, liblzma::stream::Check::Crc32)
                     .map_err(io::Error::other)?,
             )),
+            Codec::Zstd => unreachable!("handled above"),
         })
     }
 
@@ -76,6 +86,7 @@ impl Encoder {
             Encoder::Gzip(w) => w.write_all(bytes),
             Encoder::Bzip2(w) => w.write_all(bytes),
             Encoder::Xz(w) => w.write_all(bytes),
+            Encoder::Zstd(w) => w.write_all(bytes),
         }
     }
 
@@ -83,6 +94,7 @@ impl Encoder {
         let file = match self {
             Encoder::Plain(w) => w,
             Encoder::Gzip(w) => return w.finish(),
+            Encoder::Zstd(w) => return w.finish(),
             Encoder::Bzip2(w) => w.finish()?,
             Encoder::Xz(w) => w.finish()?,
         };
