@@ -10,9 +10,9 @@ use std::io::{self, Write};
 
 use crate::sink::DirectFile;
 
+pub use self::zstd::ParallelZstd;
 pub use alloc::{out_of_memory, try_buffer};
 pub use gzip::ParallelGzip;
-pub use self::zstd::ParallelZstd;
 
 /// The codec codes shared with R/file.R.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,8 @@
 //! Unlike gzip's blocks (codec/gzip.rs), a frame cannot refer to the bytes
 //! before it without every decoder being handed the same prefix, so each
 //! block is compressed on its own. zstd adapts its tables to the block's
-//! known size, which also bounds each worker's memory.
+//! known size; their size is further capped at 2^19 entries (see
+//! [`TABLE_LOG`]), which bounds each worker's memory.
 //!
 //! Memory is bounded: at most `workers` blocks are in flight (plus the one
 //! being filled). Threads live only as long as one encoder and are joined
@@ -34,6 +35,14 @@ use zstd::zstd_safe::CParameter;
 /// are zstd's fast ones, 0 is zstd's default (3).
 pub const MIN_LEVEL: i32 = -19;
 pub const MAX_LEVEL: i32 = 19;
+
+/// The largest hash and chain tables a worker uses: 2^19 entries of 4
+/// bytes. At R's default level 9, zstd gives a 1 MiB block a hash table of
+/// 2^21 entries (10.5 MiB of context per worker); with 2^19 the context is
+/// 3 MiB, and the output of a frame per 1 MiB block of the seed data frame
+/// and of the string frame (inst/bench/cases.R) changed by -0.1 % and
+/// +0.1 %. Levels whose tables are smaller keep theirs.
+const TABLE_LOG: u32 = 19;
 
 /// A block buffer's first capacity, if blocks are larger: it doubles up to
 /// the block size as the stream fills it, so that a short stream with a
@@ -88,7 +97,7 @@ impl<W: Write> ParallelZstd<W> {
                 let cancelled = Arc::clone(&cancelled);
                 std::thread::Builder::new()
                     .name("lowmem-zstd".into())
-                    .spawn(move || compress_jobs(&job_rx, &done_tx, &cancelled, level))
+                    .spawn(move || compress_jobs(&job_rx, &done_tx, &cancelled, level, block_size))
             })
             .collect::<io::Result<Vec<_>>>()?;
         let max_in_flight = workers.len();
@@ -197,19 +206,30 @@ impl<W: Write> Drop for ParallelZstd<W> {
     }
 }
 
-/// A compressor at `level` that writes a checksum and the content size
-/// into every frame.
-fn compressor(level: i32) -> io::Result<Compressor<'static>> {
+/// A compressor at `level` for blocks of `block_size` bytes that writes a
+/// checksum and the content size into every frame, its tables capped at
+/// [`TABLE_LOG`].
+fn compressor(level: i32, block_size: usize) -> io::Result<Compressor<'static>> {
     let mut c = Compressor::new(level)?;
     c.set_parameter(CParameter::ChecksumFlag(true))?;
     c.set_parameter(CParameter::ContentSizeFlag(true))?;
+    // SAFETY: ZSTD_getCParams only computes parameters from its arguments.
+    let params = unsafe { zstd::zstd_safe::zstd_sys::ZSTD_getCParams(level, block_size as u64, 0) };
+    c.set_parameter(CParameter::HashLog(params.hashLog.min(TABLE_LOG)))?;
+    c.set_parameter(CParameter::ChainLog(params.chainLog.min(TABLE_LOG)))?;
     Ok(c)
 }
 
-fn compress_jobs(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>, cancelled: &AtomicBool, level: i32) {
+fn compress_jobs(
+    jobs: &Mutex<Receiver<Job>>,
+    done: &Sender<Done>,
+    cancelled: &AtomicBool,
+    level: i32,
+    block_size: usize,
+) {
     // A worker that cannot get its context reports that on its first job
     // (the writer waits for every job, so none may be lost).
-    let mut cctx = catch_unwind(|| compressor(level))
+    let mut cctx = catch_unwind(|| compressor(level, block_size))
         .unwrap_or_else(|_| Err(io::Error::other("zstd compression failed (a panic)")));
     loop {
         let job = match jobs.lock() {
@@ -330,6 +350,26 @@ mod tests {
         if let Some(cli) = unzstd_cli(&out) {
             assert!(cli.is_empty());
         }
+    }
+
+    #[test]
+    fn a_worker_context_stays_small_at_r_s_default_level() {
+        // The context after a 1 MiB block at level 9: capped, and (the
+        // control) as zstd sizes it on its own.
+        let block = data(1 << 20);
+        let mut capped = compressor(9, block.len()).unwrap();
+        let mut plain = Compressor::new(9).unwrap();
+        assert_eq!(unzstd(&capped.compress(&block).unwrap()), block);
+        plain.compress(&block).unwrap();
+        let (capped, plain) = (capped.context_mut().sizeof(), plain.context_mut().sizeof());
+        assert!(capped < 4 << 20, "capped context: {capped} bytes");
+        assert!(plain > 8 << 20, "zstd's own context: {plain} bytes");
+        // Levels with smaller tables keep theirs: no larger context.
+        let mut fast = compressor(1, block.len()).unwrap();
+        let mut fast_plain = Compressor::new(1).unwrap();
+        fast.compress(&block).unwrap();
+        fast_plain.compress(&block).unwrap();
+        assert!(fast.context_mut().sizeof() <= fast_plain.context_mut().sizeof());
     }
 
     #[test]
