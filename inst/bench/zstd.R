@@ -12,7 +12,10 @@ source(file.path(here, "cases.R")) # objects
 
 zstd_methods <- list(
   saveRDS_zstd = function(x, path) saveRDS(x, path, compress = "zstd"),
-  lowmem_file_zstd = function(x, path) lowmem::serialize_to_file(x, path, compress = "zstd"),
+  lowmem_file_zstd = function(x, path) withCallingHandlers( # (R < 4.5 warns that it cannot read it)
+    lowmem::serialize_to_file(x, path, compress = "zstd"),
+    lowmem_warning_unreadable = function(w) invokeRestart("muffleWarning")
+  ),
   lowmem_file_gzip = function(x, path) lowmem::serialize_to_file(x, path, compress = "gzip")
 )
 
