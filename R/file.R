@@ -31,6 +31,15 @@
 #' member, which every gzip reader reads: [readRDS()], [gzcon()],
 #' [memDecompress()], gzip itself.
 #'
+#' Zstandard (`compress = "zstd"`) is compressed on the same worker threads:
+#' each block of `chunk_size` bytes (at least 4096) becomes a zstd frame of
+#' its own, with its content size and checksum, and the frames follow each
+#' other in the file. A zstd decoder reads such a file as one stream:
+#' [readRDS()] of R 4.5.0 or later (its `gzfile()` and `file()` recognise
+#' zstd), `zstdfile()`, `zstd -d`. R before 4.5.0 cannot read zstd at all:
+#' there the file is still written, with a warning of class
+#' `lowmem_warning_unreadable`.
+#'
 #' @section Files written in place:
 #' Where renaming a new file over `path` would change more than its
 #' content, `path` is written as `saveRDS()` writes it: opened for writing
@@ -56,18 +65,20 @@
 #' @param path The file to write. As in [saveRDS()], a name that the native
 #'   encoding cannot represent (a non-ASCII name in the C locale) is an
 #'   error.
-#' @param compress `FALSE` (none), `TRUE` or `"gzip"`, `"bzip2"` or `"xz"`,
-#'   as in [saveRDS()]; also a number, which picks from `saveRDS()`'s list
-#'   of codecs by position as `saveRDS()` does (1 is bzip2, 2 xz, 3 gzip).
-#'   A codec `saveRDS()` has and lowmem has not (`"zstd"`, where the
-#'   running R has it) is an error of class `lowmem_error_unsupported`.
+#' @param compress `FALSE` (none), `TRUE` or `"gzip"`, `"bzip2"`, `"xz"`
+#'   or `"zstd"`, as in [saveRDS()] (which has `"zstd"` from R 4.5.0; lowmem
+#'   writes it on every R); also a number, which picks from `saveRDS()`'s
+#'   list of codecs by position as `saveRDS()` does (1 is bzip2, 2 xz, 3
+#'   gzip, and from R 4.5.0 4 zstd).
 #' @param ascii `TRUE` writes the ASCII format, `NA` ASCII with hexadecimal
 #'   doubles, as in [saveRDS()].
 #' @param compression_level 0 (fastest) to 9 (smallest); by default 6 for
 #'   gzip and xz and 9 for bzip2, the defaults of [gzfile()], [xzfile()] and
-#'   [bzfile()].
-#' @param chunk_size Bytes per block: the unit of writing and, for gzip, of
-#'   compression. Defaults to the option `lowmem.chunk_size`, or 1 MiB.
+#'   [bzfile()]. For zstd, -19 (fastest) to 19 (smallest), by default 9,
+#'   the range and default of R's `zstdfile()` (0 is zstd's own default,
+#'   level 3).
+#' @param chunk_size Bytes per block: the unit of writing and, for gzip and
+#'   zstd, of compression. Defaults to the option `lowmem.chunk_size`, or 1 MiB.
 #' @inheritParams serialize
 #' @return `path`, invisibly.
 #' @seealso [serialize()] for raw vectors and connections.
@@ -90,9 +101,11 @@ serialize_to_file <- function(object, path, compress = FALSE, ascii = FALSE,
   }
   check_ascii_as_saverds(ascii)
   codec <- codec_code(compress)
-  level <- compression_level %||% c(0L, 6L, 9L, 6L)[[codec + 1L]]
-  if (!is.numeric(level) || length(level) != 1L || is.na(level) || level < 0 || level > 9) {
-    abort("`compression_level` must be a number from 0 to 9.", class = "lowmem_error_argument")
+  level <- compression_level %||% c(0L, 6L, 9L, 6L, 9L)[[codec + 1L]]
+  range <- if (codec == 4L) c(-19, 19) else c(0, 9)
+  if (!is.numeric(level) || length(level) != 1L || is.na(level) || level < range[[1]] || level > range[[2]]) {
+    abort(sprintf("`compression_level` must be a number from %d to %d.", range[[1]], range[[2]]),
+          class = "lowmem_error_argument")
   }
   type <- format_code(ascii, xdr = TRUE)
   check_refhook(refhook)
@@ -100,18 +113,43 @@ serialize_to_file <- function(object, path, compress = FALSE, ascii = FALSE,
     C_lowmem_serialize_file, object, path.expand(native_path(path)), codec, as.integer(level),
     type, version, refhook, check_chunk_size(chunk_size), progress_reporter(progress)
   )
+  if (codec == 4L && !r_reads_zstd()) {
+    warning(structure(
+      class = c("lowmem_warning_unreadable", "lowmem_warning", "warning", "condition"),
+      list(message = sprintf(paste0(
+        "'%s' is compressed with zstd, which this R (%s) cannot read: ",
+        "readRDS() reads zstd files from R 4.5.0 on"), path, getRversion()), call = NULL)
+    ))
+  }
   invisible(path)
 }
 
-# 0 none, 1 gzip, 2 bzip2, 3 xz (src/rust/src/codec/mod.rs), by saveRDS()'s
-# rules on the running R: a logical through `if`, anything else through its
-# switch(compress, ...) (a number picks by position, as there), rebuilt from
-# saveRDS()'s own code so that the choices and their order are the running
-# R's. A codec saveRDS() has and lowmem not is an unsupported-feature error;
-# where saveRDS() fails, so does this.
+# Whether the running R decompresses zstd (R >= 4.5.0 built with libzstd):
+# asked of memDecompress() with a frame of "x" (`printf x | zstd -c`), once.
+r_reads_zstd <- function() {
+  if (is.null(the$reads_zstd)) {
+    frame <- as.raw(c(0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x58, 0x09, 0x00, 0x00, 0x78, 0x23, 0x11, 0x04, 0x83))
+    the$reads_zstd <- tryCatch(
+      identical(suppressWarnings(memDecompress(frame, "zstd")), charToRaw("x")),
+      error = function(e) FALSE
+    )
+  }
+  the$reads_zstd
+}
+
+# 0 none, 1 gzip, 2 bzip2, 3 xz, 4 zstd (src/rust/src/codec/mod.rs), by
+# saveRDS()'s rules on the running R: a logical through `if`, anything else
+# through its switch(compress, ...) (a number picks by position, as there),
+# rebuilt from saveRDS()'s own code so that the choices and their order are
+# the running R's. A codec saveRDS() has and lowmem not is an
+# unsupported-feature error; where saveRDS() fails, so does this, except
+# that "zstd" is written on every R (saveRDS() has it from R 4.5.0).
 codec_code <- function(compress) {
   if (is.logical(compress)) {
     return(if (compress) 1L else 0L)
+  }
+  if (is.character(compress) && length(compress) == 1L && identical(unname(compress), "zstd")) {
+    return(4L)
   }
   codecs <- saverds_codecs()
   choose <- as.call(c(
@@ -124,7 +162,7 @@ codec_code <- function(compress) {
     abort(paste0("invalid 'compress' argument: ", paste(format(compress), collapse = " ")),
           class = "lowmem_error_argument")
   }
-  code <- match(name, c("gzip", "bzip2", "xz"))
+  code <- match(name, c("gzip", "bzip2", "xz", "zstd"))
   if (is.na(code)) {
     abort(sprintf("compress = \"%s\" is not supported by lowmem; saveRDS() writes it", name),
           class = "lowmem_error_unsupported")

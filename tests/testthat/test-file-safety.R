@@ -19,7 +19,8 @@ test_that("every `compress` saveRDS() takes gives its codec, and what it refuses
     unlink(path)
     c(safety_attempt(write), list(magic = if (file.exists(path)) readBin(path, "raw", 4) else NULL))
   }
-  lowmem_codecs <- list(as.raw(c(0x1f, 0x8b)), charToRaw("BZh"), as.raw(c(0xfd, 0x37, 0x7a, 0x58)))
+  lowmem_codecs <- list(as.raw(c(0x1f, 0x8b)), charToRaw("BZh"), as.raw(c(0xfd, 0x37, 0x7a, 0x58)),
+                        as.raw(c(0x28, 0xb5, 0x2f, 0xfd)))
   compresses <- list(TRUE, FALSE, "gzip", "bzip2", "xz", "zstd", 1, 2, 3, 4, 5, 6, 0, -1, 1.7, 2L,
                      3 + 0i, NA_real_, NA, NA_character_, "NA", "", "zip", c(1, 2),
                      c(TRUE, FALSE), list("gzip"), factor("xz"))
@@ -27,6 +28,14 @@ test_that("every `compress` saveRDS() takes gives its codec, and what it refuses
     label <- paste("compress =", paste(deparse(compress), collapse = ""))
     base <- run(function() saveRDS(x, theirs, compress = compress), theirs)
     ours_run <- run(function() serialize_to_file(x, ours, compress = compress), ours)
+    if (identical(compress, "zstd") && !identical(base$result, "written")) {
+      # saveRDS() before R 4.5.0 has no zstd; lowmem writes it, with a
+      # warning that this R cannot read it (test-zstd.R).
+      expect_identical(ours_run$result, "written")
+      expect_match(ours_run$warnings, "cannot read")
+      expect_identical(ours_run$magic, lowmem_codecs[[4]])
+      next
+    }
     expect_identical(ours_run$warnings, base$warnings, label = label)
     if (!identical(base$result, "written")) {
       expect_s3_class(ours_run$result, "error")

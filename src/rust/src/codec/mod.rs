@@ -6,10 +6,12 @@
 
 mod alloc;
 mod gzip;
+mod zstd;
 
 use std::fs::File;
 use std::io::{self, Write};
 
+pub use self::zstd::ParallelZstd;
 pub use alloc::{out_of_memory, try_buffer};
 pub use gzip::ParallelGzip;
 
@@ -20,6 +22,7 @@ pub enum Codec {
     Gzip,
     Bzip2,
     Xz,
+    Zstd,
 }
 
 impl Codec {
@@ -29,11 +32,13 @@ impl Codec {
             1 => Some(Codec::Gzip),
             2 => Some(Codec::Bzip2),
             3 => Some(Codec::Xz),
+            4 => Some(Codec::Zstd),
             _ => None,
         }
     }
 
-    /// Levels run 0 (fastest) ..= 9 for all three; out-of-range levels are clamped.
+    /// Levels run 0 (fastest) ..= 9 for gzip, bzip2 and xz; out-of-range
+    /// levels are clamped (zstd's range is its own, see codec/zstd.rs).
     fn level(level: i32) -> u32 {
         level.clamp(0, 9) as u32
     }
@@ -60,12 +65,16 @@ pub enum Encoder<W: Write> {
     Gzip(ParallelGzip<File>),
     Bzip2(bzip2::write::BzEncoder<W>),
     Xz(liblzma::write::XzEncoder<W>),
+    Zstd(ParallelZstd<File>),
 }
 
 impl<W: FileOut> Encoder<W> {
-    /// `chunk` is the size of gzip's blocks.
+    /// `chunk` is the size of gzip's and zstd's blocks.
     pub fn new(codec: Codec, level: i32, chunk: usize, file: File) -> io::Result<Self> {
         let chunk = chunk.max(4096);
+        if codec == Codec::Zstd {
+            return Ok(Encoder::Zstd(ParallelZstd::new(file, level, chunk, gzip::default_workers())?));
+        }
         let level = Codec::level(level);
         Ok(match codec {
             Codec::None => Encoder::Plain(W::direct(file)?),
@@ -79,6 +88,7 @@ impl<W: FileOut> Encoder<W> {
                 liblzma::stream::Stream::new_easy_encoder(level, liblzma::stream::Check::Crc32)
                     .map_err(io::Error::other)?,
             )),
+            Codec::Zstd => unreachable!("handled above"),
         })
     }
 
@@ -88,6 +98,7 @@ impl<W: FileOut> Encoder<W> {
             Encoder::Gzip(w) => w.write_all(bytes),
             Encoder::Bzip2(w) => w.write_all(bytes),
             Encoder::Xz(w) => w.write_all(bytes),
+            Encoder::Zstd(w) => w.write_all(bytes),
         }
     }
 
@@ -95,6 +106,7 @@ impl<W: FileOut> Encoder<W> {
         let file = match self {
             Encoder::Plain(w) => w,
             Encoder::Gzip(w) => return w.finish(),
+            Encoder::Zstd(w) => return w.finish(),
             Encoder::Bzip2(w) => w.finish()?,
             Encoder::Xz(w) => w.finish()?,
         };
