@@ -241,44 +241,22 @@ test_that("a refhook that fails mid-stream of a zstd write leaves the old file a
   expect_identical(stream_dir_entries(dir), "x.rds")
 })
 
-# Interrupts armed from inside the stream: from the refhook (R's writer) and
-# from the progress callback, which C calls between the native writer's
-# steps (passed to the C entry point directly, as in test-file.R); the time
-# limit fires at lowmem's next interrupt check, mid-stream.
+# Interrupts armed from inside the stream (helper-interrupt.R): from the
+# refhook (R's writer) and from the progress callback, which C calls
+# between the native writer's steps (passed to the C entry point directly,
+# as in test-interrupt.R).
 test_that("an interrupt mid-stream of a zstd write leaves the old file and no debris, in both writers", {
   dir <- stream_new_dir()
-  on.exit({
-    setTimeLimit()
-    unlink(dir, recursive = TRUE)
-  })
+  on.exit(unlink(dir, recursive = TRUE))
   path <- file.path(dir, "x.rds")
   zeros <- numeric(1e6)
-  seen <- NULL
-  arm <- function() {
-    if (is.null(seen)) {
-      seen <<- stream_dir_entries(dir)
-      setTimeLimit(elapsed = 0.01, transient = TRUE)
-    }
-  }
-  writers <- list(
-    "R's" = function() zstd_write(list(new.env(), rep(list(zeros), 100)), path,
-                                  refhook = function(e) { arm(); NULL }),
-    native = function() .Call(
-      lowmem:::C_lowmem_serialize_file, rep(list(zeros), 100), path, 4L, 9L, 0L, NULL, NULL,
-      65536, function(done, total) if (done > 0) arm()
-    )
-  )
-  for (name in names(writers)) {
-    old <- zstd_old_file(path)
-    seen <- NULL
-    err <- tryCatch(writers[[name]](), error = function(e) e)
-    setTimeLimit()
-    expect_s3_class(err, "error")
-    expect_match(conditionMessage(err), "reached elapsed time limit", fixed = TRUE, label = name)
-    expect_true(any(is_lowmem_temp(seen)), label = name)
-    expect_identical(stream_file_bytes(path), old, label = name)
-    expect_identical(stream_dir_entries(dir), "x.rds", label = name)
-  }
+  expect_interrupted_file_write(dir, function(path, arm) {
+    zstd_write(list(new.env(), rep(list(zeros), 100)), path, refhook = function(e) { arm(); NULL })
+  }, "R's writer")
+  expect_interrupted_file_write(dir, function(path, arm) {
+    .Call(lowmem:::C_lowmem_serialize_file, rep(list(zeros), 100), path, 4L, 9L, 0L, NULL, NULL,
+          65536, function(done, total) if (done > 0) arm())
+  }, "native writer")
   zstd_write(list(1:3, "after"), path)
   expect_identical(zstd_decompressed(path), zstd_plain_bytes(list(1:3, "after"), tempdir()))
 })
