@@ -135,14 +135,6 @@ lm_status lowmem_native_tap_end(NativeJob *job);
 void lowmem_session_set(int writes_growable, const char *reason);
 /* 1 with the reason in `out` if the native writer may not run, else 0. */
 int lowmem_session_refusal(char *out, size_t size);
-/* Bits: 1 gp bits from API predicates, 2 attributes through R_mapAttrib,
-   4 the session's rules say this R writes the GROWABLE bit, 8 the session
-   taps R's writer for it (1 and 4). */
-int lowmem_native_build(void);
-/* Taps run in this session; when taps run (0 where needed, 1 always, 2
-   always and failing; other codes leave it): the previous mode. */
-double lowmem_native_tap_passes(void);
-int lowmem_native_tap_mode(int mode);
 /* XDR-encodes n doubles into 8n bytes (the benchmark's floor). */
 void lowmem_xdr_doubles(const double *src, size_t n, unsigned char *dst);
 

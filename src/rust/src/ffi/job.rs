@@ -8,7 +8,7 @@ use super::{borrowed_bytes, c_path, copy_message, guard, ErrorKind, Format, Stat
 use crate::error::{Error, Result};
 use crate::format::flags::Rules;
 use crate::format::job::Job;
-use crate::format::{session, tap};
+use crate::format::session;
 use crate::rapi::Sexp;
 use crate::sink::{CallbackSink, WriteFn};
 
@@ -224,19 +224,6 @@ pub unsafe extern "C" fn lowmem_native_tap_end(job: *mut Job) -> Status {
     with_job(job, Job::tap_end)
 }
 
-/// Taps so far in this session (diagnostics).
-#[no_mangle]
-pub extern "C" fn lowmem_native_tap_passes() -> f64 {
-    guard(|| Ok(tap::passes())).unwrap_or(0) as f64
-}
-
-/// Sets when the tap runs (0 where needed, 1 always, 2 always and failing:
-/// tests); any other code leaves it. Returns the previous mode.
-#[no_mangle]
-pub extern "C" fn lowmem_native_tap_mode(mode: c_int) -> c_int {
-    guard(|| Ok(tap::set_mode(mode) as c_int)).unwrap_or(0)
-}
-
 /// XDR-encodes `n` doubles from `src` into `dst` (8n bytes): the encoder's
 /// inner loop, exported for the benchmark's "floor".
 ///
@@ -285,18 +272,4 @@ pub unsafe extern "C" fn lowmem_session_refusal(out: *mut c_char, size: usize) -
         }
         Err(_) => 1,
     }
-}
-
-/// Which accessors this build calls (src/rust/src/rapi.rs): bit 0 set if
-/// the gp bits come from API predicates (feature `api-gp`), bit 1 if
-/// attributes come from `R_mapAttrib` (feature `map-attrib`). Bit 2: the
-/// rules' `writes_growable`. Bit 3: the session taps R's writer to learn
-/// the GROWABLE bits (`api-gp` and `writes_growable`; see `format::tap`).
-#[no_mangle]
-pub extern "C" fn lowmem_native_build() -> c_int {
-    let rules = guard(|| Ok(session::rules())).unwrap_or(Rules { writes_growable: false });
-    c_int::from(cfg!(feature = "api-gp"))
-        | c_int::from(cfg!(feature = "map-attrib")) << 1
-        | c_int::from(rules.writes_growable) << 2
-        | c_int::from(tap::needed(rules)) << 3
 }
