@@ -337,7 +337,7 @@ test_that("plain data is streamed by the native writer, the rest by R's", {
 
 # The native writer hands each chunk to C, which writes it with R code
 # (write_chunk); an R error or any other jump there is caught in C, the Rust
-# frames return, and only then does the jump go on (src/serialize.c,
+# frames return, and only then does the jump go on (src/native.c,
 # native_write). write_chunk is traced here to fail at its third call.
 test_that("an error or a jump inside a chunk write of the native writer stops it cleanly", {
   big <- stream_big_object()
