@@ -33,7 +33,7 @@
 #'
 #' Zstandard (`compress = "zstd"`) is compressed on the same worker threads:
 #' each block of `chunk_size` bytes (at least 4096) becomes a zstd frame of
-#' its own, with its content size and checksum, and the frames follow each
+#' its own, with a checksum and without its content size (as R writes its own), and the frames follow each
 #' other in the file. A zstd decoder reads such a file as one stream:
 #' [readRDS()] of R 4.5.0 or later (its `gzfile()` and `file()` recognise
 #' zstd), `zstdfile()`, `zstd -d`. R before 4.5.0 cannot read zstd at all:

@@ -1,9 +1,12 @@
 //! Zstandard on several cores, a frame per block.
 //!
 //! The stream is cut into blocks of a fixed size; worker threads compress
-//! each block into a complete zstd frame (RFC 8878) with its content size
-//! and a content checksum, as R's `zstdfile()` writes its one frame
-//! (`ZSTD_c_checksumFlag`, R's `src/main/connections.c`). The frames are
+//! each block into a complete zstd frame (RFC 8878) with a content
+//! checksum and without its content size, as R's `zstdfile()` writes its
+//! one frame (`ZSTD_c_checksumFlag`, R's `src/main/connections.c`): R's
+//! `memDecompress(type = "zstd")` sizes its output by the first frame's
+//! content size where there is one, which would cut a file of several
+//! frames short, and by a bound on all frames where there is none. The frames are
 //! written in stream order. Concatenated frames are one valid zstd file:
 //! the format says a decoder decodes frames one after the other
 //! (RFC 8878, section 3.1), and R's `zstdfile()` reads them so, as
@@ -207,12 +210,12 @@ impl<W: Write> Drop for ParallelZstd<W> {
 }
 
 /// A compressor at `level` for blocks of `block_size` bytes that writes a
-/// checksum and the content size into every frame, its tables capped at
+/// checksum and no content size into every frame, its tables capped at
 /// [`TABLE_LOG`].
 fn compressor(level: i32, block_size: usize) -> io::Result<Compressor<'static>> {
     let mut c = Compressor::new(level)?;
     c.set_parameter(CParameter::ChecksumFlag(true))?;
-    c.set_parameter(CParameter::ContentSizeFlag(true))?;
+    c.set_parameter(CParameter::ContentSizeFlag(false))?;
     // SAFETY: ZSTD_getCParams only computes parameters from its arguments.
     let params = unsafe { zstd::zstd_safe::zstd_sys::ZSTD_getCParams(level, block_size as u64, 0) };
     c.set_parameter(CParameter::HashLog(params.hashLog.min(TABLE_LOG)))?;
@@ -302,12 +305,14 @@ mod tests {
         z.finish().unwrap()
     }
 
-    /// The frames' decompressed sizes, from their headers, in order.
+    /// The frames' decompressed sizes, in order; none has its content size
+    /// in its header.
     fn frame_sizes(mut bytes: &[u8]) -> Vec<u64> {
         let mut sizes = Vec::new();
         while !bytes.is_empty() {
             let n = zstd::zstd_safe::find_frame_compressed_size(bytes).unwrap();
-            sizes.push(zstd::zstd_safe::get_frame_content_size(&bytes[..n]).unwrap().unwrap());
+            assert_eq!(zstd::zstd_safe::get_frame_content_size(&bytes[..n]).unwrap(), None);
+            sizes.push(unzstd(&bytes[..n]).len() as u64);
             bytes = &bytes[n..];
         }
         sizes
