@@ -7,17 +7,12 @@
 # Objects are those of cases.R (seed, mixed and string frames); `package`
 # is digest or lowmem; algorithms md5, sha256, xxhash64. Writes
 # inst/bench/results/digest.csv (every run) and digest-table.md (medians).
-# Peak memory as in case.R: VmHWM after a reset through
-# /proc/self/clear_refs, minus VmRSS before the call.
+# Peak memory as in case.R, by lowmem::mem_peak(): VmHWM after a reset
+# through /proc/self/clear_refs, minus VmRSS before the call.
 args <- commandArgs(trailingOnly = TRUE)
 script <- normalizePath(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE)))
 here <- dirname(script)
 source(file.path(here, "cases.R")) # objects
-
-status_kb <- function(field) {
-  line <- grep(paste0("^", field, ":"), readLines("/proc/self/status"), value = TRUE)
-  as.numeric(gsub("[^0-9]", "", line))
-}
 
 run_case <- function(object, package, algo) {
   invisible(loadNamespace("lowmem"))
@@ -28,12 +23,10 @@ run_case <- function(object, package, algo) {
   hash <- getExportedValue(package, "digest")
   invisible(hash(list(1, "a"), algo)) # one-time costs, as in case.R
   invisible(gc())
-  writeLines("5", "/proc/self/clear_refs")
-  start <- status_kb("VmRSS")
-  elapsed <- system.time(value <- hash(x, algo), gcFirst = FALSE)[["elapsed"]]
-  peak <- status_kb("VmHWM")
-  cat(sprintf("%s,%s,%s,%s,%.3f,%.1f,%.1f\n", object, package, algo, value, elapsed,
-              start / 1024, (peak - start) / 1024))
+  m <- lowmem::mem_peak(system.time(value <- hash(x, algo), gcFirst = FALSE)[["elapsed"]])
+  stopifnot(identical(m$method, "vmhwm")) # the kernel's high-water mark, not samples
+  cat(sprintf("%s,%s,%s,%s,%.3f,%.1f,%.1f\n", object, package, algo, value, m$value,
+              m$rss_before / 2^20, m$increase / 2^20))
 }
 
 if (length(args) >= 1 && args[[1]] == "case") {

@@ -19,21 +19,16 @@ zstd_methods <- list(
   lowmem_file_gzip = function(x, path) lowmem::serialize_to_file(x, path, compress = "gzip")
 )
 
-status_kb <- function(field) {
-  line <- grep(paste0("^", field, ":"), readLines("/proc/self/status"), value = TRUE)
-  as.numeric(gsub("[^0-9]", "", line))
-}
-
-# Times `expr` with the peak RSS above the start (VmHWM after a reset
-# through /proc/self/clear_refs) and the process's CPU time (all threads).
+# Times `expr` with the peak RSS above the start (lowmem::mem_peak(): VmHWM
+# after a reset through /proc/self/clear_refs) and the process's CPU time
+# (all threads).
 measure <- function(expr) {
   invisible(gc())
-  writeLines("5", "/proc/self/clear_refs")
-  start <- status_kb("VmRSS")
-  t <- system.time(expr, gcFirst = FALSE)
-  peak <- status_kb("VmHWM")
+  m <- lowmem::mem_peak(system.time(expr, gcFirst = FALSE))
+  stopifnot(identical(m$method, "vmhwm")) # the kernel's high-water mark, not samples
+  t <- m$value
   c(seconds = t[["elapsed"]], cpu = t[["user.self"]] + t[["sys.self"]],
-    peak_extra_mb = (peak - start) / 1024)
+    peak_extra_mb = m$increase / 2^20)
 }
 
 if (length(args) >= 1 && args[[1]] == "write") {
