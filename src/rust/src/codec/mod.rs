@@ -6,6 +6,7 @@
 
 mod alloc;
 mod gzip;
+mod parallel;
 mod zstd;
 
 use std::fs::File;
@@ -73,12 +74,12 @@ impl<W: FileOut> Encoder<W> {
     pub fn new(codec: Codec, level: i32, chunk: usize, file: File) -> io::Result<Self> {
         let chunk = chunk.max(4096);
         if codec == Codec::Zstd {
-            return Ok(Encoder::Zstd(ParallelZstd::new(file, level, chunk, gzip::default_workers())?));
+            return Ok(Encoder::Zstd(ParallelZstd::new(file, level, chunk, parallel::default_workers())?));
         }
         let level = Codec::level(level);
         Ok(match codec {
             Codec::None => Encoder::Plain(W::direct(file)?),
-            Codec::Gzip => Encoder::Gzip(ParallelGzip::new(file, level, chunk, gzip::default_workers())?),
+            Codec::Gzip => Encoder::Gzip(ParallelGzip::new(file, level, chunk, parallel::default_workers())?),
             Codec::Bzip2 => {
                 Encoder::Bzip2(bzip2::write::BzEncoder::new(W::buffered(file)?, bzip2::Compression::new(level.max(1))))
             }

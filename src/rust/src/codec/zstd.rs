@@ -1,13 +1,13 @@
 //! Zstandard on several cores, a frame per block.
 //!
-//! The stream is cut into blocks of a fixed size; worker threads compress
-//! each block into a complete zstd frame (RFC 8878) with a content
-//! checksum and without its content size, as R's `zstdfile()` writes its
-//! one frame (`ZSTD_c_checksumFlag`, R's `src/main/connections.c`): R's
-//! `memDecompress(type = "zstd")` sizes its output by the first frame's
-//! content size where there is one, which would cut a file of several
-//! frames short, and by a bound on all frames where there is none. The frames are
-//! written in stream order. Concatenated frames are one valid zstd file:
+//! The stream is cut into blocks of a fixed size (codec/parallel.rs);
+//! worker threads compress each block into a complete zstd frame (RFC 8878)
+//! with a content checksum and without its content size, as R's
+//! `zstdfile()` writes its one frame (`ZSTD_c_checksumFlag`, R's
+//! `src/main/connections.c`): R's `memDecompress(type = "zstd")` sizes its
+//! output by the first frame's content size where there is one, which would
+//! cut a file of several frames short, and by a bound on all frames where
+//! there is none. The frames are written in stream order. Concatenated frames are one valid zstd file:
 //! the format says a decoder decodes frames one after the other
 //! (RFC 8878, section 3.1), and R's `zstdfile()` reads them so, as
 //! `zstd -d` does; `readRDS()` of R >= 4.5 reads the file.
@@ -18,20 +18,16 @@
 //! known size; their size is further capped at 2^19 entries (see
 //! [`TABLE_LOG`]), which bounds each worker's memory.
 //!
-//! Memory is bounded: at most `workers` blocks are in flight (plus the one
-//! being filled). Threads live only as long as one encoder and are joined
-//! when it finishes or is dropped, so none survive into a later `fork()`.
+//! The worker pool, its memory bound and its threads' lifetime are those
+//! of codec/parallel.rs; this file holds zstd's part.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::panic::catch_unwind;
 
 use zstd::bulk::Compressor;
 use zstd::zstd_safe::CParameter;
+
+use super::parallel::{BlockCodec, ParallelBlocks};
 
 /// R's range for `zstdfile(compression = )`: `abs(compress) > 19` is an
 /// error there (`do_gzfile`, R's `src/main/connections.c`); negative levels
@@ -47,165 +43,69 @@ pub const MAX_LEVEL: i32 = 19;
 /// +0.1 %. Levels whose tables are smaller keep theirs.
 const TABLE_LOG: u32 = 19;
 
-/// A block buffer's first capacity, if blocks are larger: it doubles up to
-/// the block size as the stream fills it, so that a short stream with a
-/// huge `chunk_size` allocates only what it uses.
-const FIRST_BLOCK: usize = 1 << 20;
-
-/// A block to compress and the buffer to compress it into; both come back
-/// with the result, to be reused.
-struct Job {
-    seq: u64,
-    block: Vec<u8>,
-    out: Vec<u8>,
-}
-
-struct Done {
-    job: Job,
-    result: io::Result<()>,
-}
-
-pub struct ParallelZstd<W: Write> {
-    out: Option<W>,
-    block: Vec<u8>,
-    block_size: usize,
-    jobs: Option<Sender<Job>>,
-    done: Receiver<Done>,
-    workers: Vec<JoinHandle<()>>,
-    /// Set when the encoder is dropped unfinished: workers skip queued jobs.
-    cancelled: Arc<AtomicBool>,
-    /// Compressed blocks that arrived before their predecessors.
-    ready: BTreeMap<u64, Job>,
-    /// Buffers back from the workers, for the next blocks.
-    spare: Vec<Job>,
-    next_seq: u64,
-    next_write: u64,
-    max_in_flight: usize,
-}
+/// A zstd encoder over `out`; see the module's documentation.
+pub struct ParallelZstd<W: Write>(ParallelBlocks<W, Zstd>);
 
 impl<W: Write> ParallelZstd<W> {
     /// Starts the workers. Fails if the first block's buffer cannot be
     /// allocated or a thread cannot be started.
     pub fn new(out: W, level: i32, block_size: usize, workers: usize) -> io::Result<Self> {
-        let block = super::try_buffer(block_size.min(FIRST_BLOCK))?;
-        let level = level.clamp(MIN_LEVEL, MAX_LEVEL);
-        let (job_tx, job_rx) = mpsc::channel::<Job>();
-        let (done_tx, done_rx) = mpsc::channel::<Done>();
-        let job_rx = Arc::new(Mutex::new(job_rx));
-        let cancelled = Arc::new(AtomicBool::new(false));
-        let workers = (0..workers.max(1))
-            .map(|_| {
-                let job_rx = Arc::clone(&job_rx);
-                let done_tx = done_tx.clone();
-                let cancelled = Arc::clone(&cancelled);
-                std::thread::Builder::new()
-                    .name("lowmem-zstd".into())
-                    .spawn(move || compress_jobs(&job_rx, &done_tx, &cancelled, level, block_size))
-            })
-            .collect::<io::Result<Vec<_>>>()?;
-        let max_in_flight = workers.len();
-        Ok(Self {
-            out: Some(out),
-            block,
-            block_size,
-            jobs: Some(job_tx),
-            done: done_rx,
-            workers,
-            cancelled,
-            ready: BTreeMap::new(),
-            spare: Vec::new(),
-            next_seq: 0,
-            next_write: 0,
-            max_in_flight,
-        })
-    }
-
-    fn in_flight(&self) -> usize {
-        (self.next_seq - self.next_write) as usize
-    }
-
-    /// Hands the current block to the workers.
-    fn dispatch(&mut self) -> io::Result<()> {
-        while self.in_flight() >= self.max_in_flight {
-            self.receive_one()?;
-        }
-        let (next, out) = match self.spare.pop() {
-            Some(Job { block, out, .. }) => (block, out),
-            None => (super::try_buffer(self.block_size.min(FIRST_BLOCK))?, Vec::new()),
-        };
-        let block = std::mem::replace(&mut self.block, next);
-        let job = Job { seq: self.next_seq, block, out };
-        let jobs = self.jobs.as_ref().ok_or_else(|| broken("zstd workers are gone"))?;
-        jobs.send(job).map_err(|_| broken("zstd workers are gone"))?;
-        self.next_seq += 1;
-        Ok(())
-    }
-
-    /// Waits for one compressed block and writes whatever is now in order.
-    fn receive_one(&mut self) -> io::Result<()> {
-        let Done { job, result } = self.done.recv().map_err(|_| broken("a zstd worker stopped"))?;
-        result?;
-        self.ready.insert(job.seq, job);
-        let out = self.out.as_mut().ok_or_else(|| broken("zstd output is gone"))?;
-        while let Some(mut job) = self.ready.remove(&self.next_write) {
-            out.write_all(&job.out)?;
-            job.block.clear();
-            job.out.clear();
-            self.spare.push(job);
-            self.next_write += 1;
-        }
-        Ok(())
+        let zstd = Zstd { level: level.clamp(MIN_LEVEL, MAX_LEVEL), block_size };
+        Ok(Self(ParallelBlocks::new(zstd, out, block_size, workers)?))
     }
 
     /// Compresses what is left, writes every frame and returns the output.
     /// A stream that ended on a block boundary needs no further frame; an
     /// empty stream is one empty frame, so that the file is a zstd file.
-    pub fn finish(mut self) -> io::Result<W> {
-        if !self.block.is_empty() || self.next_seq == 0 {
-            self.dispatch()?;
-        }
-        while self.in_flight() > 0 {
-            self.receive_one()?;
-        }
-        self.stop_workers();
-        let mut out = self.out.take().ok_or_else(|| broken("zstd output is gone"))?;
-        out.flush()?;
-        Ok(out)
-    }
-
-    fn stop_workers(&mut self) {
-        self.jobs = None; // closes the queue: workers finish their job and exit
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
-        }
+    pub fn finish(self) -> io::Result<W> {
+        self.0.finish()
     }
 }
 
 impl<W: Write> Write for ParallelZstd<W> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let take = bytes.len().min(self.block_size - self.block.len());
-        if self.block.capacity() - self.block.len() < take {
-            // Doubling (fallibly: extend_from_slice would abort on failure).
-            let want = (self.block.capacity() * 2).max(self.block.len() + take).min(self.block_size);
-            self.block.try_reserve_exact(want - self.block.len()).map_err(|_| super::out_of_memory(want))?;
-        }
-        self.block.extend_from_slice(&bytes[..take]);
-        if self.block.len() == self.block_size {
-            self.dispatch()?;
-        }
-        Ok(take)
+        self.0.write(bytes)
     }
 
     /// Blocks are compressed whole; a flush does not cut one short.
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.0.flush()
     }
 }
 
-impl<W: Write> Drop for ParallelZstd<W> {
-    fn drop(&mut self) {
-        self.cancelled.store(true, Ordering::Relaxed);
-        self.stop_workers();
+/// Zstd's part of the pipeline: a frame per block, nothing around them.
+#[derive(Clone, Copy)]
+struct Zstd {
+    level: i32,
+    block_size: usize,
+}
+
+impl BlockCodec for Zstd {
+    type Summary = ();
+    /// A worker that cannot get its context reports that on every job it
+    /// takes (the writer waits for every job, so none may be lost).
+    type Worker = io::Result<Compressor<'static>>;
+    type Params = Zstd;
+    const NAME: &'static str = "zstd";
+    const THREAD: &'static str = "lowmem-zstd";
+    const ALWAYS_LAST_BLOCK: bool = false;
+
+    fn params(&self) -> Zstd {
+        *self
+    }
+
+    fn new_worker(p: &Zstd) -> Option<Self::Worker> {
+        Some(
+            catch_unwind(|| compressor(p.level, p.block_size))
+                .unwrap_or_else(|_| Err(io::Error::other("zstd compression failed (a panic)"))),
+        )
+    }
+
+    fn compress(cctx: &mut Self::Worker, block: &[u8], _: &[u8], _: bool, out: &mut Vec<u8>) -> io::Result<()> {
+        match cctx {
+            Ok(c) => compress_block(c, block, out),
+            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+        }
     }
 }
 
@@ -223,50 +123,15 @@ fn compressor(level: i32, block_size: usize) -> io::Result<Compressor<'static>> 
     Ok(c)
 }
 
-fn compress_jobs(
-    jobs: &Mutex<Receiver<Job>>,
-    done: &Sender<Done>,
-    cancelled: &AtomicBool,
-    level: i32,
-    block_size: usize,
-) {
-    // A worker that cannot get its context reports that on its first job
-    // (the writer waits for every job, so none may be lost).
-    let mut cctx = catch_unwind(|| compressor(level, block_size))
-        .unwrap_or_else(|_| Err(io::Error::other("zstd compression failed (a panic)")));
-    loop {
-        let job = match jobs.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
-        };
-        let Ok(mut job) = job else { return };
-        if cancelled.load(Ordering::Relaxed) {
-            return;
-        }
-        let result = match &mut cctx {
-            Ok(c) => catch_unwind(AssertUnwindSafe(|| compress_block(c, &mut job)))
-                .unwrap_or_else(|_| Err(io::Error::other("zstd compression failed (a panic)"))),
-            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
-        };
-        if done.send(Done { job, result }).is_err() {
-            return;
-        }
+/// Compresses `block` into `out` as one frame.
+fn compress_block(c: &mut Compressor<'static>, block: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+    let want = zstd::zstd_safe::compress_bound(block.len());
+    out.clear();
+    if out.capacity() < want {
+        out.try_reserve_exact(want).map_err(|_| super::out_of_memory(want))?;
     }
-}
-
-/// Compresses `job.block` into `job.out` as one frame.
-fn compress_block(c: &mut Compressor<'static>, job: &mut Job) -> io::Result<()> {
-    let want = zstd::zstd_safe::compress_bound(job.block.len());
-    job.out.clear();
-    if job.out.capacity() < want {
-        job.out.try_reserve_exact(want).map_err(|_| super::out_of_memory(want))?;
-    }
-    c.compress_to_buffer(&job.block[..], &mut job.out)?;
+    c.compress_to_buffer(block, out)?;
     Ok(())
-}
-
-fn broken(what: &str) -> io::Error {
-    io::Error::other(what.to_string())
 }
 
 #[cfg(test)]
