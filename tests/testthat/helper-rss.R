@@ -24,13 +24,21 @@ thread_count <- function() lowmem:::rss_status()[["threads"]]
 # test-leaks.R were measured.
 rss_growth <- function(f, n = 1000L, warmup = n, label = deparse1(substitute(f))) {
   for (i in seq_len(warmup)) f()
-  invisible(gc(full = TRUE))
-  invisible(gc(full = TRUE))
-  before <- rss_mb()
-  for (i in seq_len(n)) f()
-  invisible(gc(full = TRUE))
-  invisible(gc(full = TRUE))
-  growth <- rss_mb() - before
+  one_round <- function() {
+    invisible(gc(full = TRUE))
+    invisible(gc(full = TRUE))
+    before <- rss_mb()
+    for (i in seq_len(n)) f()
+    invisible(gc(full = TRUE))
+    invisible(gc(full = TRUE))
+    rss_mb() - before
+  }
+  growth <- one_round()
+  # The heap's layout can still move the RSS by tens of MB once (seen: 50 MB
+  # over 1000 serialize(x, NULL) calls of 100 KB, late in a check run on a
+  # loaded machine), but not round after round as a leak does: a growth of
+  # more than 10 MB is measured again and the smaller one counts.
+  if (growth > 10) growth <- min(growth, one_round())
   log <- Sys.getenv("LOWMEM_TEST_RSS_LOG")
   if (nzchar(log)) {
     cat(sprintf("%s\t%d\t%.2f\n", gsub("\\s+", " ", substr(label, 1, 80)), n, growth),
