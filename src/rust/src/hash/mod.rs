@@ -169,7 +169,6 @@ pub struct Digester {
     /// Bytes still to hash; `None`: all of them.
     left: Option<u64>,
     scan: Option<Scan>,
-    seen: u64,
 }
 
 impl Digester {
@@ -179,12 +178,11 @@ impl Digester {
             Skip::Bytes(n) => (n, None),
             Skip::AsciiHeader => (0, Some(Scan { buf: [0; ASCII_SCAN], len: 0, newlines: 0 })),
         };
-        Digester { state: Some(State::new(algo, seed)), to_skip, left: length, scan, seen: 0 }
+        Digester { state: Some(State::new(algo, seed)), to_skip, left: length, scan }
     }
 
     /// The next piece of the stream.
     pub fn write(&mut self, mut bytes: &[u8]) {
-        self.seen += bytes.len() as u64;
         if let Some(scan) = self.scan.as_mut() {
             while scan.len < ASCII_SCAN && scan.newlines < 4 {
                 let Some((&byte, rest)) = bytes.split_first() else {
@@ -222,11 +220,6 @@ impl Digester {
                 state.update(bytes);
             }
         }
-    }
-
-    /// Bytes of the stream seen so far (hashed or not).
-    pub fn seen(&self) -> u64 {
-        self.seen
     }
 
     /// The hash of the stream so far; `None` if it was already taken.
