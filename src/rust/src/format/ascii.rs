@@ -3,10 +3,12 @@
 //! `OutString`). Each function writes one scalar *including* its trailing
 //! `\n` into a caller's buffer and returns the number of bytes.
 //!
-//! Doubles are formatted by the C library's `snprintf`, exactly the call R
-//! makes (`Rsnprintf(buf, "%.16g\n", d)` and `"%a\n"`), so the digits are the
-//! same as R's in the same process by construction (R keeps LC_NUMERIC at
-//! "C", so the decimal point is always '.').
+//! Doubles are written as R's `Rsnprintf(buf, "%.16g\n", d)` and `"%a\n"`
+//! write them with glibc, by a formatter in Rust ([`super::dtoa`]), so that
+//! no byte depends on the platform's C library (R keeps LC_NUMERIC at "C",
+//! so the decimal point is always '.').
+
+use super::dtoa;
 
 /// Longest text of one number: `%.16g` of a double is at most 23 bytes
 /// (`-1.797693134862316e+308`), `%a` at most 24 (`-0x1.fffffffffffffp+1023`),
@@ -66,14 +68,11 @@ pub fn double_text(value: f64, hex: bool, out: &mut [u8; MAX_NUMBER_TEXT]) -> us
         out[..text.len()].copy_from_slice(text);
         return text.len();
     }
-    let format: &std::ffi::CStr = if hex { c"%a\n" } else { c"%.16g\n" };
-    // SAFETY: `out` has MAX_NUMBER_TEXT writable bytes and snprintf writes at
-    // most that many, NUL included; the format takes exactly one double.
-    let written = unsafe { libc::snprintf(out.as_mut_ptr().cast(), out.len(), format.as_ptr(), value) };
-    // A finite double never needs more than 25 bytes; clamp defensively so a
-    // surprise can never index out of bounds (it would show as a byte
-    // mismatch in the tests, not as a crash).
-    (written.max(0) as usize).min(out.len() - 1)
+    const { assert!(MAX_NUMBER_TEXT > dtoa::MAX_LEN) };
+    let Some(text) = out.first_chunk_mut::<{ dtoa::MAX_LEN }>() else { unreachable!("asserted above") };
+    let n = if hex { dtoa::percent_a(value, text) } else { dtoa::percent_16g(value, text) };
+    out[n] = b'\n';
+    n + 1
 }
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -7,6 +7,7 @@
 //!
 //! * [`flags`]: type codes, flags words, reference indices, lengths.
 //! * [`ascii`]: text forms of scalars (ASCII and asciihex formats).
+//! * [`dtoa`]: doubles as glibc's `%.16g` and `%a` write them, in Rust.
 //! * [`encode`]: per-format encoders over a counting or writing destination.
 //! * [`stage`]: the streaming destination (files, connections).
 //! * [`header`]: the stream header.
@@ -20,6 +21,7 @@
 
 pub mod altrep;
 pub mod ascii;
+pub mod dtoa;
 pub mod encode;
 pub mod flags;
 pub mod header;
