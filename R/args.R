@@ -4,10 +4,7 @@
 # expressions so that bad `ascii`/`xdr` values fail with base's errors: R's
 # R_pstream_format_t (lm_format in src/lowmem.h), which C and Rust take as
 # it is: 1 = ASCII, 2 = native binary, 3 = XDR, 4 = ASCII with hex doubles.
-format_code <- function(ascii, xdr, connection = NULL) {
-  if (!ascii && inherits(connection, "sockconn")) {
-    # base::serialize() takes another internal route here; the format is the same.
-  }
+format_code <- function(ascii, xdr) {
   if (is.na(ascii)) 4L else if (ascii) 1L else if (!xdr) 2L else 3L
 }
 

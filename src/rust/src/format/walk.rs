@@ -1,6 +1,6 @@
 //! The object walker: writes one R object as R's `WriteItem`
 //! (src/main/serialize.c) does, for plain data, with an explicit stack.
-//! See notes/format.md for the items and flags words it writes.
+//! See inst/notes/format.md for the items and flags words it writes.
 //!
 //! The stack is a heap `Vec` of pending [`Task`]s, so nesting depth is
 //! limited by memory only, never by the C stack. The walk is resumable:
