@@ -4,10 +4,12 @@
 # expressions so that bad `ascii`/`xdr` values fail with base's errors: R's
 # R_pstream_format_t (lm_format in src/lowmem.h), which C and Rust take as
 # it is: 1 = ASCII, 2 = native binary, 3 = XDR, 4 = ASCII with hex doubles.
-format_code <- function(ascii, xdr, connection = NULL) {
-  if (!ascii && inherits(connection, "sockconn")) {
-    # base::serialize() takes another internal route here; the format is the same.
-  }
+format_code <- function(ascii, xdr) {
+  # base::serialize() first evaluates `!ascii && inherits(con, "sockconn")`
+  # (sockets take another internal route, in the same format): that is
+  # where a bad `ascii` fails ("invalid argument type", or one of length
+  # two). The same operators here, for the same conditions.
+  invisible(!ascii && FALSE)
   if (is.na(ascii)) 4L else if (ascii) 1L else if (!xdr) 2L else 3L
 }
 

@@ -6,7 +6,7 @@
  * a Rust walker sizes the stream from lengths and string byte counts, and
  * encodes it straight into the raw vector C allocated once at that size
  * (serialize(x, NULL)), or streams it to a file or, through C, to an R
- * connection. The bytes are the ones R would write (see notes/format.md);
+ * connection. The bytes are the ones R would write (see inst/notes/format.md);
  * anything the walker does not cover is left to R's own writer
  * (serialize.c), before anything is written.
  *
@@ -234,11 +234,9 @@ static int tap_pass(native_call *c)
    allocated and is untouched (R does not initialise raw vectors), and all
    of it is about to be written. Done LM_PREFAULT bytes ahead of the writer
    rather than all at once, so that an interrupt is still seen every step.
-   Measured on the seed data frame (400 MB, 8 interleaved fresh runs, mean
-   elapsed): 0.277 -> 0.227 s (earlier, populating all at once: 0.240 ->
-   0.205 s and 0.266 -> 0.208 s). Interrupt latency on a 2.4 GB output: 30 ms. (THP
-   through MADV_HUGEPAGE was tried and dropped: with defrag=madvise a fault
-   may stall on compaction; see the git log.) */
+   (THP through MADV_HUGEPAGE was tried and dropped: with defrag=madvise a
+   fault may stall on compaction. The measurements behind both choices:
+   inst/bench/results/history.md.) */
 #define LM_PREFAULT ((size_t) 32 << 20)
 
 static void prefault(unsigned char *buf, size_t from, size_t to)

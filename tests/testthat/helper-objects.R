@@ -295,3 +295,15 @@ lm_roundtrip_names <- function() {
     "altrep_deferred_real_string", "altrep_wrapper", "altrep_wrapper_names",
     "altrep_wrapper_attr", "altrep_in_list")
 }
+
+# ---- objects for failing refhooks (test-errors.R, test-leaks.R) --------------
+
+# About 1 MB with an environment in the middle: a refhook that fails there
+# (lm_boom()) fails with half of the object counted.
+lm_big_object_with_env <- function() {
+  e <- new.env(parent = emptyenv())
+  e$payload <- 1:10
+  list(head = seq(0, 1, length.out = 1e5), env = e, tail = paste0("s", seq_len(20000)))
+}
+
+lm_boom <- function(x) if (is.environment(x)) stop("boom") else NULL

@@ -111,12 +111,32 @@ stream_written_by <- function(kind, mode, write, server = NULL) {
   stream_file_kinds[[kind]]$read(path)
 }
 
+# An object without environments, so that readRDS() gives back an identical
+# one (test-file.R, test-zstd.R).
+stream_plain_object <- function() {
+  objects <- stream_objects()
+  c(objects[c("df", "altrep", "long_string")], stream_big_object())
+}
+
 # ---- a socket server in a second R process ------------------------------
+
+# Waits until another process creates `path` (it renames a finished file into
+# place, or touches one when done): TRUE once it exists, FALSE if it has not
+# after `timeout` seconds, a bound that only keeps a process that died from
+# hanging the tests.
+wait_for_file <- function(path, timeout = 300) {
+  deadline <- proc.time()[["elapsed"]] + timeout
+  while (!file.exists(path)) {
+    if (proc.time()[["elapsed"]] > deadline) return(FALSE)
+    Sys.sleep(0.01)
+  }
+  TRUE
+}
 
 # Starts an Rscript that listens on a free port and saves what each accepted
 # connection sends into <dir>/<n> (n = 1, 2, ...), renaming a finished file
 # into place. Returns NULL if no server could be started.
-start_socket_server <- function(timeout = 15) {
+start_socket_server <- function(timeout = 300) {
   dir <- tempfile("lowmem-sockets-")
   dir.create(dir)
   script <- file.path(dir, "server.R")
@@ -153,9 +173,7 @@ start_socket_server <- function(timeout = 15) {
   system2(rscript, c("--vanilla", shQuote(script), shQuote(dir)),
           stdout = FALSE, stderr = FALSE, wait = FALSE)
   port_file <- file.path(dir, "port")
-  deadline <- Sys.time() + timeout
-  while (!file.exists(port_file) && Sys.time() < deadline) Sys.sleep(0.05)
-  if (!file.exists(port_file)) {
+  if (!wait_for_file(port_file, timeout)) {
     unlink(dir, recursive = TRUE)
     return(NULL)
   }
@@ -175,15 +193,17 @@ stop_socket_server <- function(server) {
   invisible()
 }
 
-socket_written_by <- function(server, mode, write, timeout = 20) {
+# Writes through a socket to the server and returns what it saved. The
+# server renames a connection's file into place once it has read it to
+# its end: that is the event waited for. The timeouts only keep a dead
+# server from hanging the tests; no speed decides a test.
+socket_written_by <- function(server, mode, write, timeout = 300) {
   con <- socketConnection("127.0.0.1", server$port, blocking = TRUE,
                           open = mode, timeout = timeout)
   tryCatch(write(con), finally = close(con))
   server$count <- server$count + 1L
   path <- file.path(server$dir, server$count)
-  deadline <- Sys.time() + timeout
-  while (!file.exists(path) && Sys.time() < deadline) Sys.sleep(0.01)
-  if (!file.exists(path)) stop("the socket server did not save connection ", server$count)
+  if (!wait_for_file(path, timeout)) stop("the socket server did not save connection ", server$count)
   on.exit(unlink(path))
   stream_read_all(file(path, "rb"))
 }

@@ -89,15 +89,7 @@ test_that("a refhook that is not a function is a lowmem_error_argument", {
 
 # ---- a refhook that fails ----------------------------------------------------
 
-lm_big_object_with_env <- function() {
-  e <- new.env(parent = emptyenv())
-  e$payload <- 1:10
-  # About 1 MB: the environment sits in the middle, so the hook fails with
-  # half of the object counted.
-  list(head = seq(0, 1, length.out = 1e5), env = e, tail = paste0("s", seq_len(20000)))
-}
-
-lm_boom <- function(x) if (is.environment(x)) stop("boom") else NULL
+# lm_big_object_with_env() and lm_boom(): helper-objects.R.
 
 test_that("a refhook error propagates with its message, and the session goes on", {
   x <- lm_big_object_with_env()

@@ -193,16 +193,16 @@ test_that("a FIFO is written into: its reader gets what saveRDS() writes", {
   fifo <- file.path(dir, "fifo")
   skip_if_not(system2("mkfifo", shQuote(fifo)) == 0, "cannot make a FIFO here")
   x <- list(safety_object(), sqrt(1:2e5)) # more than a pipe holds
-  # A reader that copies the FIFO to a file; it gives up after a minute
-  # (a write that never opens the FIFO), and says when it is done.
+  # A reader that copies the FIFO to a file and says when it is done (at
+  # the writer's end of file). Its limit only ends a reader whose writer
+  # never opens the FIFO; the wait is for the reader's signal.
   read_fifo <- function(write, out) {
     done <- paste0(out, ".done")
-    system2("sh", c("-c", shQuote(sprintf("timeout 60 cat %s > %s; touch %s",
+    system2("sh", c("-c", shQuote(sprintf("timeout 600 cat %s > %s; touch %s",
                                            shQuote(fifo), shQuote(out), shQuote(done)))),
             wait = FALSE)
     write()
-    deadline <- Sys.time() + 120 # the reader's own limit is 60 s
-    while (!file.exists(done) && Sys.time() < deadline) Sys.sleep(0.05)
+    expect_true(wait_for_file(done, 660), label = "the FIFO's reader finished")
     stream_file_bytes(out)
   }
   expected <- read_fifo(function() suppressWarnings(saveRDS(x, fifo, compress = FALSE)),

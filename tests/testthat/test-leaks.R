@@ -17,16 +17,6 @@ leak_object <- function() {
   )
 }
 
-# About 1 MB with an environment in the middle: a refhook that fails there
-# fails with half of the object counted.
-leak_object_with_env <- function() {
-  e <- new.env(parent = emptyenv())
-  e$payload <- 1:10
-  list(head = seq(0, 1, length.out = 1e5), env = e, tail = paste0("s", seq_len(20000)))
-}
-
-leak_boom <- function(x) if (is.environment(x)) stop("boom") else NULL
-
 # ---- successful and failing calls ---------------------------------------------
 
 # A leak of the output's size on every call would add about 1000 x 100 KB =
@@ -77,8 +67,8 @@ test_that("digest() does not leak, also when its refhook fails", {
   hardening_skip_unless_proc()
   obj <- leak_object()
   expect_lt(rss_growth(function() lowmem::digest(obj, "sha256")), leak_mb)
-  x <- leak_object_with_env()
-  expect_lt(rss_growth(function() try(lowmem::digest(x, "md5", refhook = leak_boom), silent = TRUE), n = 200L),
+  x <- lm_big_object_with_env()
+  expect_lt(rss_growth(function() try(lowmem::digest(x, "md5", refhook = lm_boom), silent = TRUE), n = 200L),
             leak_mb)
 })
 
@@ -156,7 +146,7 @@ leak_failures_mb <- 16
 
 test_that("failing serializations do not leak memory (200 reps of a ~1 MB object)", {
   skip_unless_rss()
-  x <- leak_object_with_env()
+  x <- lm_big_object_with_env()
   expect_gt(lowmem::serialized_size(x), 1e6)
 
   # Positive control: the measurement sees memory that is really kept, here
@@ -169,8 +159,8 @@ test_that("failing serializations do not leak memory (200 reps of a ~1 MB object
 
   # The hook fails during the counting pass.
   fail_counting <- function() {
-    try(lowmem::serialize(x, NULL, refhook = leak_boom), silent = TRUE)
-    try(lowmem::serialized_size(x, refhook = leak_boom), silent = TRUE)
+    try(lowmem::serialize(x, NULL, refhook = lm_boom), silent = TRUE)
+    try(lowmem::serialized_size(x, refhook = lm_boom), silent = TRUE)
   }
   expect_lt(rss_growth(fail_counting, 200), leak_failures_mb)
 

@@ -62,6 +62,23 @@ test_that("serialized_size() of a large object agrees with the bytes, without wr
   }
 })
 
+test_that("a binary count steps over nodes, never over vector data", {
+  # Each step of a count ends at an interrupt check, which the test hook
+  # counts (helper-interrupt.R): the number of steps, deterministic. A count
+  # reads lengths and string byte counts, so vector data, however long, adds
+  # no step.
+  steps <- function(x, ...) interrupt_checks(function() lowmem::serialized_size(x, ...))
+  # 1:1e9 is compact: version 2 writes it as 4 GB of ints, none in memory.
+  expect_identical(steps(1:1e9, version = 2), steps(1:10, version = 2))
+  long <- data.frame(a = runif(2e6), b = sample.int(10L, 2e6, TRUE), c = complex(2e6))
+  expect_identical(steps(long), steps(long[1:2, ]))
+  expect_identical(steps(long, xdr = FALSE), steps(long[1:2, ], xdr = FALSE))
+  # Nodes still take steps, so that an interrupt is seen while counting
+  # many of them (test-interrupt.R).
+  expect_gt(steps(as.list(seq_len(1e5))), steps(as.list(1:10)))
+  expect_gt(steps(paste0("s", seq_len(1e5))), steps(paste0("s", 1:10)))
+})
+
 test_that("sizes beyond 2^31 bytes", {
   # Producing an object whose serialization exceeds 2^31 bytes needs several
   # GB of memory and minutes: too big for CI. What can be checked cheaply is

@@ -59,23 +59,13 @@ expect_zstd_file <- function(path, x, plain, label) {
   }
 }
 
-zstd_old_file <- function(path) {
-  saveRDS("the old file", path, compress = FALSE)
-  stream_file_bytes(path)
-}
-
-zstd_objects <- function() {
-  objects <- stream_objects()
-  c(objects[c("df", "altrep", "long_string")], stream_big_object())
-}
-
 # ---- what is written --------------------------------------------------------
 
 test_that("zstd files decompress to saveRDS(compress = FALSE)'s bytes and readRDS() reads them", {
   dir <- stream_new_dir()
   on.exit(unlink(dir, recursive = TRUE))
   path <- file.path(dir, "x.rds")
-  x <- zstd_objects()
+  x <- stream_plain_object()
   plain <- zstd_plain_bytes(x, dir)
   expect_gt(length(plain), 100 * 4096)
   for (refhook in list(NULL, function(e) NULL)) { # the native writer and R's
@@ -140,7 +130,7 @@ test_that("zstd levels at both ends of R's range are read back; 9 is the default
   dir <- stream_new_dir()
   on.exit(unlink(dir, recursive = TRUE))
   path <- file.path(dir, "x.rds")
-  x <- zstd_objects()
+  x <- stream_plain_object()
   plain <- zstd_plain_bytes(x, dir)
   sizes <- c()
   for (level in c(-19, -1, 0, 1, 9, 19)) {
@@ -185,7 +175,7 @@ test_that("saveRDS()'s spellings of zstd give zstd: the name, and its number whe
   on.exit(unlink(dir, recursive = TRUE))
   ours <- file.path(dir, "ours.rds")
   theirs <- file.path(dir, "theirs.rds")
-  x <- zstd_objects()
+  x <- stream_plain_object()
   position <- match("zstd", lowmem:::saverds_codecs())
   expect_false(is.na(position))
   for (compress in list("zstd", position, as.integer(position))) {
@@ -204,7 +194,7 @@ test_that("saveRDS()'s spellings of zstd give zstd: the name, and its number whe
 test_that("a full file system during a zstd write is an I/O error; the old file stays, no debris", {
   with_tiny_tmpfs("64k", function(dir) {
     path <- file.path(dir, "x.rds")
-    old <- zstd_old_file(path)
+    old <- old_file(path)
     # 400 KB of random doubles, which zstd does not shrink below 64 KB, in
     # 8 KiB frames: the disk fills mid-stream.
     set.seed(1)
@@ -227,7 +217,7 @@ test_that("a refhook that fails mid-stream of a zstd write leaves the old file a
   on.exit(unlink(dir, recursive = TRUE))
   path <- file.path(dir, "x.rds")
   x <- list(seq_len(5e5) * 2L, new.env(), "never written")
-  old <- zstd_old_file(path)
+  old <- old_file(path)
   seen <- NULL
   hook <- function(e) {
     seen <<- stream_dir_entries(dir)

@@ -2,7 +2,7 @@
 //! back into R (no R code, no connection, no refhook), so no R error can
 //! jump over them. The serializer's entry points stay in C (src/*.c); why,
 //! and what extendr 0.7.1 does that forces these rules, is in
-//! notes/r-boundary.md.
+//! inst/notes/r-boundary.md.
 //!
 //! | R wrapper | entry point | returns |
 //! |---|---|---|

@@ -1,7 +1,8 @@
 //! Rust core of the lowmem R package.
 //!
 //! * [`sink`]: where serialized bytes go (count, exactly-sized buffer, ...).
-//! * [`codec`]: gzip (parallel), bzip2 and xz encoders for files.
+//! * [`codec`]: gzip and zstd (block-parallel), bzip2 and xz encoders for
+//!   files.
 //! * [`ffi`]: the C ABI (`src/lowmem.h`) of the sinks and the native writer,
 //!   and the unwind rule.
 //! * [`codes`]: the codes of that ABI (a leaf).

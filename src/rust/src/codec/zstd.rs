@@ -39,7 +39,7 @@ pub const MAX_LEVEL: i32 = 19;
 /// bytes. At R's default level 9, zstd gives a 1 MiB block a hash table of
 /// 2^21 entries (10.5 MiB of context per worker); with 2^19 the context is
 /// 3 MiB, and the output of a frame per 1 MiB block of the seed data frame
-/// and of the string frame (inst/bench/cases.R) changed by -0.1 % and
+/// and of the string frame (inst/bench/objects.R) changed by -0.1 % and
 /// +0.1 %. Levels whose tables are smaller keep theirs.
 const TABLE_LOG: u32 = 19;
 

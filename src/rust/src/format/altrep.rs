@@ -1,5 +1,5 @@
 //! What R writes for an ALTREP object of a base class
-//! (notes/format.md, ALTREP; R's `altclasses.c`), decided from the
+//! (inst/notes/format.md, ALTREP; R's `altclasses.c`), decided from the
 //! object's data fields alone, without calling any ALTREP method.
 //!
 //! | class | `Serialized_state` in altclasses.c | here |

@@ -1,5 +1,5 @@
 //! Text forms of scalars in the ASCII and asciihex formats
-//! (notes/format.md, Encodings; R's `OutInteger`, `OutReal`, `OutByte`,
+//! (inst/notes/format.md, Encodings; R's `OutInteger`, `OutReal`, `OutByte`,
 //! `OutString`). Each function writes one scalar *including* its trailing
 //! `\n` into a caller's buffer and returns the number of bytes.
 //!

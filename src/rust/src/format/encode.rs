@@ -1,4 +1,4 @@
-//! Scalar encoders of the three stream formats (notes/format.md, Encodings),
+//! Scalar encoders of the three stream formats (inst/notes/format.md, Encodings),
 //! over a destination that either counts or writes.
 //!
 //! Sizing and writing share every line of encoding logic: the walker drives
@@ -73,7 +73,7 @@ impl Dest for Slice<'_> {
     }
 }
 
-/// The primitives of the stream (notes/format.md, Encodings): everything the walker writes is one
+/// The primitives of the stream (inst/notes/format.md, Encodings): everything the walker writes is one
 /// of these. Complex vectors are written as their doubles (real, imaginary,
 /// real, ...), which is what R does in every format.
 pub trait Encoder {

@@ -1,6 +1,6 @@
 //! Type codes, flags words and reference indices of R's serialization
 //! format (R's serialize.c: `PackFlags`, `OutRefIndex`, `WriteLENGTH`;
-//! notes/format.md).
+//! inst/notes/format.md).
 
 pub use crate::types::{pseudo, sexptype};
 

@@ -1,4 +1,4 @@
-//! The stream header (R's serialize.c: `R_Serialize`; notes/format.md).
+//! The stream header (R's serialize.c: `R_Serialize`; inst/notes/format.md).
 //!
 //! Three of its fields belong to the running R, not to the object: the
 //! packed R version, the default format version (when the caller gives

@@ -1,4 +1,4 @@
-//! The reference table (notes/format.md, References).
+//! The reference table (inst/notes/format.md, References).
 //!
 //! In plain data the only reference objects are symbols. R numbers them from
 //! 1 in order of first appearance and keys them by address (`HashGet` in

@@ -1,6 +1,6 @@
 //! The object walker: writes one R object as R's `WriteItem`
 //! (src/main/serialize.c) does, for plain data, with an explicit stack.
-//! See notes/format.md for the items and flags words it writes.
+//! See inst/notes/format.md for the items and flags words it writes.
 //!
 //! The stack is a heap `Vec` of pending [`Task`]s, so nesting depth is
 //! limited by memory only, never by the C stack. The walk is resumable:
@@ -19,8 +19,11 @@
 //! used (the sizing pass walks the whole object first).
 //!
 //! Sizing a binary stream reads lengths only (string byte counts, vector
-//! lengths): O(nodes). Sizing an ASCII stream formats every number, as
-//! its size depends on the digits: O(values).
+//! lengths): O(nodes). Its steps are O(nodes) too: vector data sized from
+//! its length is not charged to a step's budget, so a counting pass over a
+//! data frame of a few columns is one step, whatever their length. Sizing
+//! an ASCII stream formats every number, as its size depends on the
+//! digits: O(values).
 
 use super::altrep::{self, BaseClass, Elements, Plan};
 use super::encode::Encoder;
@@ -126,6 +129,9 @@ pub struct Walk {
     depth: u32,
     /// The vectors R writes with the GROWABLE bit, as the tap found them.
     grown: Rc<Grown>,
+    /// Bytes of vector data the current step sized from lengths alone
+    /// (counting a binary stream): not charged to the step's budget.
+    unread: u64,
 }
 
 impl Walk {
@@ -144,6 +150,7 @@ impl Walk {
             pins: Vec::new(),
             depth: 0,
             grown: Rc::default(),
+            unread: 0,
         }
     }
 
@@ -162,8 +169,11 @@ impl Walk {
     }
 
     /// Writes about `budget` more bytes (at least one task) through `enc`.
+    /// A count of a binary stream charges only the bytes it looks at
+    /// (flags, lengths, strings), not vector data sized from its length.
     pub fn step<E: Encoder>(&mut self, enc: &mut E, budget: u64) -> Result<Step> {
         let start = enc.position();
+        self.unread = 0;
         if !self.started {
             self.started = true;
             self.header.write(enc)?;
@@ -208,7 +218,7 @@ impl Walk {
             if let Some(reason) = outcome {
                 return Ok(Step::Uncovered(reason));
             }
-            if enc.position() - start >= budget && !self.stack.is_empty() {
+            if enc.position() - start - self.unread >= budget && !self.stack.is_empty() {
                 return Ok(Step::More);
             }
         }
@@ -419,6 +429,22 @@ impl Walk {
         if has_attr {
             self.push_attributes(x)?;
         }
+        if ulen > 0 && E::SIZES_ONLY {
+            // Counting a binary stream: atomic data is its length times the
+            // width, read from nowhere (strings still have their byte counts
+            // read, one CHARSXP at a time).
+            let width = match elements {
+                Elements::Plain(_) => Atom::of(sexptype).map(Atom::width),
+                Elements::IntSeq { .. } => Some(4),
+                Elements::RealSeq { .. } => Some(8),
+            };
+            if let Some(width) = width {
+                let bytes = len.saturating_mul(width as u64);
+                skip_unread(enc, bytes)?;
+                self.unread += bytes;
+                return Ok(None);
+            }
+        }
         if ulen > 0 {
             self.stack.push(match elements {
                 Elements::Plain(source) => match Atom::of(sexptype) {
@@ -562,6 +588,16 @@ fn charsxp<E: Encoder>(enc: &mut E, c: Sexp) -> Result<()> {
     // SAFETY: `c` is a CHARSXP (a STRSXP element or a print name), alive
     // for the pass.
     enc.charsxp(flags, Some(unsafe { c.char_bytes() }))
+}
+
+/// Accounts for `n` bytes of a binary count that are never read.
+fn skip_unread<E: Encoder>(enc: &mut E, mut n: u64) -> Result<()> {
+    while n > 0 {
+        let piece = usize::try_from(n).unwrap_or(usize::MAX);
+        enc.skip(piece)?;
+        n -= piece as u64;
+    }
+    Ok(())
 }
 
 fn length<E: Encoder>(enc: &mut E, len: u64) -> Result<()> {
