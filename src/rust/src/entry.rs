@@ -123,7 +123,7 @@ fn lowmem_timeline_start(interval: Robj, max_rows: Robj) -> Robj {
 
 /// The sampler behind `handle`, if it is one of lowmem's live samplers
 /// (see [`SAMPLERS`]); its address is checked before anything reads it.
-fn timeline_of(handle: &Robj) -> Option<&mut Timeline> {
+fn timeline_of(handle: &mut Robj) -> Option<&mut Timeline> {
     if handle.rtype() != Rtype::ExternalPtr {
         return None;
     }
@@ -141,8 +141,8 @@ fn timeline_of(handle: &Robj) -> Option<&mut Timeline> {
 /// (unnamed; seconds since the start, bytes, samples per row), `NULL` if
 /// they were handed over already.
 #[extendr]
-fn lowmem_timeline_stop(handle: Robj) -> Robj {
-    let Some(timeline) = timeline_of(&handle) else {
+fn lowmem_timeline_stop(mut handle: Robj) -> Robj {
+    let Some(timeline) = timeline_of(&mut handle) else {
         return error_record("lowmem_error_argument", "not a lowmem sampler handle");
     };
     let value = match timeline.stop() {
