@@ -54,13 +54,20 @@
 #'   `-v file:file`);
 #' * a regular file whose owner or group a new file could not be given
 #'   (another user's file that a user other than root may write), or in a
-#'   directory where the process may not create a file.
+#'   directory where the process may not create a file;
+#' * a regular file of `/proc`;
+#' * any file in a directory that keeps its names (on Linux, one with the
+#'   append-only or immutable attribute, `chattr +a` or `+i`), where a
+#'   temporary file could be neither renamed nor removed: a new file is
+#'   created there as `saveRDS()` creates it (an immutable directory
+#'   refuses it, as it refuses `saveRDS()`).
 #'
 #' A regular file the process may not write is an error with the system's
 #' reason ("Permission denied"), as in `saveRDS()`, even where the
 #' directory would allow a rename; so is a loop of symbolic links ("Too
 #' many levels of symbolic links"). A write to a pipe whose reader has gone
-#' is an error ("Broken pipe").
+#' is an error ("Broken pipe"). A temporary file that cannot be created is
+#' an error that names it, with the system's reason.
 #'
 #' @param path The file to write. As in [saveRDS()], a name that the native
 #'   encoding cannot represent (a non-ASCII name in the C locale) is an

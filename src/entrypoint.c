@@ -31,13 +31,21 @@ static int version_of(SEXP version)
     if (version == R_NilValue) return 0;
     int v = Rf_asInteger(version);
     if (v == NA_INTEGER || v <= 0)
-        Rf_error("bad version value"); /* base R's message */
+        lm_raise(LM_KIND_ARGUMENT, "bad version value"); /* base R's message */
     return v;
+}
+
+/* R code calls what it is given: a refhook or a progress reporter must be
+   a function (or NULL), as R/args.R checks before the .Call. */
+static void check_function(SEXP f, const char *msg)
+{
+    if (f != R_NilValue && !Rf_isFunction(f)) lm_raise(LM_KIND_ARGUMENT, msg);
 }
 
 /* `refhook` is protected as an argument of .Call. */
 static lm_args args_of(SEXP object, SEXP type, SEXP version, SEXP refhook)
 {
+    check_function(refhook, "`refhook` must be a function or NULL.");
     lm_args a = {object, lm_format_of(type), version_of(version), refhook};
     return a;
 }
@@ -54,6 +62,7 @@ static size_t chunk_of(SEXP chunk_size)
    the pass that writes (a progress bar needs a counting pass first). */
 static lm_output output_of(SEXP con, int text, size_t chunk, SEXP progress, SEXP refhook)
 {
+    check_function(progress, "`progress` must be a function or NULL.");
     lm_output out = {con, text, chunk, R_NilValue, R_NilValue, 0, 0,
                      refhook == R_NilValue ? progress : R_NilValue, 0, 0};
     return out;
@@ -96,8 +105,14 @@ SEXP lowmem_serialize_conn(SEXP object, SEXP con, SEXP text, SEXP type, SEXP ver
                            SEXP refhook, SEXP chunk_size, SEXP progress)
 {
     lm_args a = args_of(object, type, version, refhook);
+    /* what lowmem:::write_chunk() writes to: R/connection.R checked it */
+    if (!Rf_inherits(con, "connection"))
+        lm_raise(LM_KIND_ARGUMENT, "`con` must be a connection.");
+    int text_mode = Rf_asLogical(text) == TRUE;
+    if (text_mode && a.type != R_pstream_ascii_format && a.type != R_pstream_asciihex_format)
+        lm_raise(LM_KIND_ARGUMENT, "only ascii format can be written to text mode connections");
     lm_dest d = {NULL, 0, 0, chunk_of(chunk_size)};
-    lm_output out = output_of(con, Rf_asLogical(text) == TRUE, d.chunk, progress, refhook);
+    lm_output out = output_of(con, text_mode, d.chunk, progress, refhook);
     return stream(&a, &d, &out);
 }
 

@@ -535,6 +535,8 @@ int lm_native_stream(const lm_args *a, const lm_dest *d, lm_output *out, char *r
 SEXP lowmem_serialize_path(SEXP object, SEXP type, SEXP version, SEXP refhook)
 {
     int v = version == R_NilValue ? 0 : Rf_asInteger(version);
+    if (refhook != R_NilValue && !Rf_isFunction(refhook))
+        lm_raise(LM_KIND_ARGUMENT, "`refhook` must be a function or NULL.");
     lm_args a = {object, lm_format_of(type), v, refhook};
     native_call c = new_call(&a, WANT_PATH);
     if (refhook != R_NilValue)
@@ -567,6 +569,9 @@ SEXP lowmem_native_probe(SEXP object, SEXP type, SEXP version)
    for the session, a string turns it off with that reason. */
 SEXP lowmem_session_configure(SEXP writes_growable, SEXP reason)
 {
+    if (reason != R_NilValue && !(TYPEOF(reason) == STRSXP && XLENGTH(reason) == 1 &&
+                                  STRING_ELT(reason, 0) != NA_STRING))
+        lm_raise(LM_KIND_ARGUMENT, "`reason` must be NULL or a string.");
     lowmem_session_set(Rf_asLogical(writes_growable) == 1,
                        reason == R_NilValue ? NULL : Rf_translateCharUTF8(STRING_ELT(reason, 0)));
     return R_NilValue;
@@ -576,10 +581,11 @@ SEXP lowmem_session_configure(SEXP writes_growable, SEXP reason)
    with the XDR encoding of the doubles `x`, the head zeroed. */
 SEXP lowmem_bench_floor(SEXP x, SEXP size)
 {
-    if (TYPEOF(x) != REALSXP) Rf_error("'x' must be a double vector");
+    if (TYPEOF(x) != REALSXP) lm_raise(LM_KIND_ARGUMENT, "`x` must be a double vector.");
     double n = Rf_asReal(size);
     R_xlen_t len = XLENGTH(x);
-    if (!(n >= 8.0 * (double) len) || n > (double) R_XLEN_T_MAX) Rf_error("bad 'size'");
+    if (!(n >= 8.0 * (double) len) || n > (double) R_XLEN_T_MAX)
+        lm_raise(LM_KIND_ARGUMENT, "`size` must be a number of bytes, at least 8 per double of `x`.");
     SEXP result = PROTECT(Rf_allocVector(RAWSXP, (R_xlen_t) n));
     size_t head = (size_t) n - 8 * (size_t) len;
     memset(RAW(result), 0, head);

@@ -322,6 +322,6 @@ SEXP lowmem_result_test_collect(SEXP when)
     const char *w = Rf_isString(when) && XLENGTH(when) == 1 ? CHAR(STRING_ELT(when, 0)) : "";
     if (strcmp(w, "prepare") == 0) test_collect_due = 1;
     else if (strcmp(w, "alloc") == 0) test_collect_in_alloc = 1;
-    else Rf_error("`when` must be \"prepare\" or \"alloc\"");
+    else lm_raise(LM_KIND_ARGUMENT, "`when` must be \"prepare\" or \"alloc\".");
     return R_NilValue;
 }

@@ -27,7 +27,8 @@
    with a huge chunk_size allocates only what it uses. */
 #define LM_FIRST_CHUNK ((size_t) 1048576)
 
-typedef struct {
+typedef struct r_call r_call;
+struct r_call {
     const lm_args *a;
     Stream *stream;          /* owned; freed by cleanup() */
     R_pstream_format_t pass_type; /* the format of the pass quiet_pass() runs */
@@ -36,7 +37,11 @@ typedef struct {
     lm_output *out;          /* a stream's: a chunk stream drained into out->con,
                                 progress; NULL otherwise */
     lm_clock clock;
-} r_call;
+    /* A quiet pass handed to R (quiet_pass): the pass is due, and the call
+       below it among those with a pass handed to R (see lowmem_write_pass). */
+    int pass_due;
+    r_call *below;
+};
 
 /* ---- stream callbacks -------------------------------------------------- */
 
@@ -131,10 +136,51 @@ static void run_pass(r_call *c, R_pstream_format_t type)
    the others run with warnings muffled. Muffling needs a calling handler,
    which only R code can establish, so C calls
    lowmem:::write_pass_quietly(<the call>), which comes back through
-   .Call(lowmem_write_pass) to run the pass in c->pass_type. */
+   .Call(lowmem_write_pass) to run the pass in c->pass_type.
+
+   The external pointer handed to R code points to a call on C's stack, so
+   lowmem_write_pass trusts nothing R hands it: the pointer must carry the
+   tag of these pointers (a symbol of lowmem's, compared by identity), and
+   its address must be a call whose pass is due, found among the calls
+   that handed a pass to R and have not returned (`handed`, a stack: quiet
+   passes nest only through R code that a pass runs, such as a refhook
+   that serializes). A pointer kept by R code after its pass, one of
+   another kind, or one made elsewhere is an argument error, never
+   dereferenced. */
+static r_call *handed = NULL;
+
+static SEXP pass_tag(void)
+{
+    static SEXP tag = NULL;
+    if (tag == NULL) tag = Rf_install("lowmem_serializer_pass");
+    return tag;
+}
+
+/* Takes c off the stack of calls that handed a pass to R (with any call
+   above it, which an unwind has ended already). */
+static void unhand(r_call *c)
+{
+    for (r_call *p = handed; p != NULL; p = p->below) {
+        if (p == c) {
+            handed = c->below;
+            break;
+        }
+    }
+    c->pass_due = 0;
+    c->below = NULL;
+}
+
 SEXP lowmem_write_pass(SEXP call_ptr)
 {
-    r_call *c = (r_call *) R_ExternalPtrAddr(call_ptr);
+    r_call *c = NULL;
+    if (TYPEOF(call_ptr) == EXTPTRSXP && R_ExternalPtrTag(call_ptr) == pass_tag()) {
+        void *addr = R_ExternalPtrAddr(call_ptr);
+        for (r_call *p = handed; p != NULL && c == NULL; p = p->below)
+            if ((void *) p == addr && p->pass_due) c = p;
+    }
+    if (c == NULL)
+        lm_raise(LM_KIND_ARGUMENT, "`call_ptr` must be the pass lowmem's serializer handed to R, while it is due");
+    c->pass_due = 0; /* runs once */
     run_pass(c, c->pass_type);
     return R_NilValue;
 }
@@ -142,11 +188,16 @@ SEXP lowmem_write_pass(SEXP call_ptr)
 static void quiet_pass(r_call *c, R_pstream_format_t type)
 {
     c->pass_type = type;
-    SEXP ptr = PROTECT(R_MakeExternalPtr(c, R_NilValue, R_NilValue));
+    SEXP ptr = PROTECT(R_MakeExternalPtr(c, pass_tag(), R_NilValue));
     SEXP ns = PROTECT(R_FindNamespace(PROTECT(Rf_mkString("lowmem"))));
     SEXP fun = PROTECT(Rf_findFun(Rf_install("write_pass_quietly"), ns));
     SEXP call = PROTECT(Rf_lang2(fun, ptr));
-    Rf_eval(call, ns);
+    c->below = handed;
+    handed = c;
+    c->pass_due = 1;
+    Rf_eval(call, ns); /* on a jump, cleanup() takes c off the stack */
+    unhand(c);
+    R_ClearExternalPtr(ptr);
     UNPROTECT(5);
 }
 
@@ -281,6 +332,7 @@ static SEXP stream_body(void *data)
 static void cleanup(void *data, Rboolean jump)
 {
     r_call *c = (r_call *) data;
+    unhand(c);
     lowmem_stream_free(c->stream);
     c->stream = NULL;
 }
@@ -295,19 +347,19 @@ static SEXP run(r_call *c, SEXP (*body)(void *), void *data)
 
 SEXP lm_r_raw(const lm_args *a)
 {
-    r_call c = {a, NULL, R_pstream_any_format, 0, 0, NULL, {0, 0}};
+    r_call c = {a, NULL, R_pstream_any_format, 0, 0, NULL, {0, 0}, 0, NULL};
     return run(&c, raw_body, &c);
 }
 
 SEXP lm_r_size(const lm_args *a)
 {
-    r_call c = {a, NULL, R_pstream_any_format, 0, 0, NULL, {0, 0}};
+    r_call c = {a, NULL, R_pstream_any_format, 0, 0, NULL, {0, 0}, 0, NULL};
     return run(&c, size_body, &c);
 }
 
 void lm_r_stream(const lm_args *a, const lm_dest *d, lm_output *out)
 {
-    r_call c = {a, NULL, R_pstream_any_format, 0, 0, out, {0, 0}};
+    r_call c = {a, NULL, R_pstream_any_format, 0, 0, out, {0, 0}, 0, NULL};
     stream_call s = {&c, d};
     run(&c, stream_body, &s);
 }

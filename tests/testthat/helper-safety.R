@@ -104,8 +104,8 @@ safety_attempt <- function(write) {
 
 # What a write does, with the OS's reason for a failure, for comparing
 # saveRDS() with serialize_to_file(): "written", or the reason (the text
-# after the last ": " of the error or of the last warning before it,
-# without Rust's " (os error N)").
+# after the last ": " of the error or of the last warning before it: the
+# system's words, as R gives them, in both).
 safety_outcome <- function(write) {
   attempt <- safety_attempt(write)
   result <- attempt$result
@@ -115,5 +115,5 @@ safety_outcome <- function(write) {
   } else {
     attempt$warnings[[length(attempt$warnings)]]
   }
-  sub(" \\(os error [0-9]+\\)$", "", sub(".*: ", "", message))
+  sub(".*: ", "", message)
 }

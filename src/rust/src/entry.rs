@@ -34,7 +34,7 @@
 //! `R_registerRoutines` call would replace the first, so extendr's own
 //! module registration is not used).
 
-use std::any::type_name;
+use std::sync::{Mutex, MutexGuard};
 
 use extendr_api::prelude::*;
 
@@ -76,6 +76,33 @@ fn number(x: &Robj) -> Option<f64> {
     x.as_real().or_else(|| x.as_integer().map(|i| if i == i32::MIN { f64::NAN } else { f64::from(i) }))
 }
 
+/// The sampler an external pointer of [`lowmem_timeline_start`] owns.
+/// While it lives, its address is in [`SAMPLERS`]; its drop (the pointer's
+/// finalizer) takes it out.
+struct SamplerHandle(Timeline);
+
+/// The addresses of the live samplers: the only addresses
+/// [`lowmem_timeline_stop`] dereferences. extendr checks no more than that
+/// a handle is an external pointer, and tags its pointers with the type's
+/// name, a string any other pointer may carry; an address compared with
+/// those lowmem made and has not freed cannot be forged by R code, be it
+/// a pointer of another package, `new("externalptr")`, or one of lowmem's
+/// of another kind.
+static SAMPLERS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+fn samplers() -> MutexGuard<'static, Vec<usize>> {
+    // Nothing panics with the lock held; should something, the list is
+    // still consistent.
+    SAMPLERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Drop for SamplerHandle {
+    fn drop(&mut self) {
+        let me = self as *const SamplerHandle as usize;
+        samplers().retain(|&a| a != me);
+    }
+}
+
 /// Starts a sampler thread (first sample taken at once) and hands it to
 /// an external pointer, whose finalizer stops, joins and frees it should R
 /// code lose it unstopped.
@@ -85,16 +112,29 @@ fn lowmem_timeline_start(interval: Robj, max_rows: Robj) -> Robj {
         return error_record("lowmem_error_argument", "invalid sampling interval or row cap: not numbers");
     };
     match Timeline::start(interval, timeline::page_size(), max_rows) {
-        Ok(t) => ExternalPtr::new(t).into(),
+        Ok(t) => {
+            let ptr = ExternalPtr::new(SamplerHandle(t));
+            samplers().push(ptr.addr() as *const SamplerHandle as usize);
+            ptr.into()
+        }
         Err(e) => error_record(e.class(), &e.to_string()),
     }
 }
 
-/// The sampler behind `handle`. extendr checks only that it is an
-/// external pointer; the tag it gives the pointer is the type's name.
-fn timeline_of(handle: &mut Robj) -> Option<&mut ExternalPtr<Timeline>> {
-    let ptr = <&mut ExternalPtr<Timeline>>::try_from(handle).ok()?;
-    (ptr.tag().as_str() == Some(type_name::<Timeline>())).then_some(ptr)
+/// The sampler behind `handle`, if it is one of lowmem's live samplers
+/// (see [`SAMPLERS`]); its address is checked before anything reads it.
+fn timeline_of(handle: &mut Robj) -> Option<&mut Timeline> {
+    if handle.rtype() != Rtype::ExternalPtr {
+        return None;
+    }
+    // SAFETY: an external pointer's address field, read, not followed.
+    let addr = unsafe { libR_sys::R_ExternalPtrAddr(handle.get()) } as usize;
+    if addr == 0 || !samplers().contains(&addr) {
+        return None;
+    }
+    // SAFETY: the address is a live SamplerHandle that lowmem boxed; R's
+    // main thread, the only one to touch it, is here.
+    Some(unsafe { &mut (*(addr as *mut SamplerHandle)).0 })
 }
 
 /// Stops the sampler and hands over its samples: `list(time, rss, stride)`
@@ -102,11 +142,8 @@ fn timeline_of(handle: &mut Robj) -> Option<&mut ExternalPtr<Timeline>> {
 /// they were handed over already.
 #[extendr]
 fn lowmem_timeline_stop(mut handle: Robj) -> Robj {
-    let Some(ptr) = timeline_of(&mut handle) else {
+    let Some(timeline) = timeline_of(&mut handle) else {
         return error_record("lowmem_error_argument", "not a lowmem sampler handle");
-    };
-    let Ok(timeline) = ptr.try_addr_mut() else {
-        return Robj::from(());
     };
     let value = match timeline.stop() {
         None => return Robj::from(()),

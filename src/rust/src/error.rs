@@ -16,9 +16,20 @@ pub enum Error {
     Underflow { expected: u64, written: u64 },
 
     /// An I/O failure of a file sink, with the path it concerns.
-    #[error("cannot write '{path}': {source}")]
+    #[error("cannot write '{path}': {}", os_reason(source))]
     Io {
         path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The temporary file a file is written to first (`sink::atomic`)
+    /// could not be created: R's words for a failed open, naming that file
+    /// (so its directory), after the path written.
+    #[error("cannot write '{target}': cannot open file '{temp}': {}", os_reason(source))]
+    TempFile {
+        target: String,
+        temp: String,
         #[source]
         source: std::io::Error,
     },
@@ -46,8 +57,8 @@ impl Error {
     /// encoder at a high level) is a memory error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Io { source, .. } if is_out_of_memory(source) => ErrorKind::Memory,
-            Error::Io { .. } => ErrorKind::Io,
+            Error::Io { source, .. } | Error::TempFile { source, .. } if is_out_of_memory(source) => ErrorKind::Memory,
+            Error::Io { .. } | Error::TempFile { .. } => ErrorKind::Io,
             Error::OutOfMemory { .. } => ErrorKind::Memory,
             Error::Stopped => ErrorKind::Stopped,
             Error::Overflow { .. } | Error::Underflow { .. } => ErrorKind::Miscounted,
@@ -68,6 +79,21 @@ fn is_out_of_memory(e: &std::io::Error) -> bool {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The reason an I/O error gives, in the words R uses for the same
+/// failure: an error of the OS is its `strerror()` text ("No such file or
+/// directory"), without the " (os error N)" that Rust's `Display` adds (also
+/// where such an error was wrapped into another); any other error as it
+/// displays. Every message lowmem raises for an I/O error goes through it.
+pub fn os_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if text[at + 11..].strip_suffix(')').is_some_and(|n| n.parse::<i32>().is_ok()) => {
+            text[..at].to_string()
+        }
+        _ => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +107,35 @@ mod tests {
         assert_eq!(io(std::io::Error::other(liblzma::stream::Error::Data)).kind(), ErrorKind::Io);
         assert_eq!(io(std::io::Error::from(std::io::ErrorKind::PermissionDenied)).kind(), ErrorKind::Io);
         assert_eq!(Error::Underflow { expected: 2, written: 1 }.kind(), ErrorKind::Miscounted);
+    }
+
+    #[test]
+    fn os_errors_read_as_r_words_them() {
+        let enoent = std::io::Error::from_raw_os_error(libc::ENOENT);
+        assert_eq!(os_reason(&enoent), "No such file or directory");
+        let e = Error::Io { path: "/x/y".into(), source: std::io::Error::from_raw_os_error(libc::EPERM) };
+        assert_eq!(e.to_string(), "cannot write '/x/y': Operation not permitted");
+        let custom = std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory");
+        assert_eq!(os_reason(&custom), "is a directory");
+        let wrapped = std::io::Error::other(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        assert_eq!(os_reason(&wrapped), "No space left on device");
+        let temp = Error::TempFile {
+            target: "/proc/version".into(),
+            temp: "/proc/.lowmem-a.tmp".into(),
+            source: std::io::Error::from_raw_os_error(libc::ENOENT),
+        };
+        assert_eq!(
+            temp.to_string(),
+            "cannot write '/proc/version': cannot open file '/proc/.lowmem-a.tmp': No such file or directory"
+        );
+        assert_eq!(temp.kind(), ErrorKind::Io);
+        let proc = crate::mem::error::MemError::Proc {
+            action: "read",
+            path: "/proc/self/statm",
+            source: std::io::Error::from_raw_os_error(libc::EACCES),
+        };
+        assert_eq!(proc.to_string(), "cannot read /proc/self/statm: Permission denied");
+        let spawn = crate::mem::error::MemError::Spawn(std::io::Error::from_raw_os_error(libc::EAGAIN));
+        assert_eq!(spawn.to_string(), "cannot start the sampler thread: Resource temporarily unavailable");
     }
 }

@@ -9,7 +9,7 @@ use thiserror::Error;
 pub enum MemError {
     /// A /proc file could not be opened, read or written: not Linux, /proc
     /// not mounted, or not writable (containers often mount it read-only).
-    #[error("cannot {action} {path}: {source}")]
+    #[error("cannot {action} {path}: {}", crate::error::os_reason(source))]
     Proc {
         action: &'static str,
         path: &'static str,
@@ -36,7 +36,7 @@ pub enum MemError {
     Forked { parent: u32, this: u32 },
 
     /// The sampler thread could not be started.
-    #[error("cannot start the sampler thread: {0}")]
+    #[error("cannot start the sampler thread: {}", crate::error::os_reason(.0))]
     Spawn(#[source] std::io::Error),
 
     /// An argument R code should have refused (R/mem-timeline.R checks them first).

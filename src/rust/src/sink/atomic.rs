@@ -43,16 +43,23 @@ impl AtomicFile {
     /// Creates the temporary file next to `dest`, which replaces `existing`
     /// (its metadata), if any; returns it open for writing, or `None` if
     /// the owner or group of `existing` could not be passed on (the caller
-    /// then writes in place). `target` is the path as given, for messages.
-    pub fn create(target: &Path, dest: &Path, existing: Option<&Metadata>) -> io::Result<Option<(Self, File)>> {
+    /// then writes in place). `target` is the path as given, for messages;
+    /// a temporary file that cannot be created is an [`Error::TempFile`]
+    /// naming it.
+    pub fn create(target: &Path, dest: &Path, existing: Option<&Metadata>) -> Result<Option<(Self, File)>> {
         if dest.file_name().is_none() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a file name"));
+            let source = io::Error::new(io::ErrorKind::InvalidInput, "not a file name");
+            return Err(Error::Io { path: target.display().to_string(), source });
         }
         let dir = match dest.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        let (temp, file) = create_temp(dir, temp_name)?;
+        let (temp, file) = create_temp(dir, temp_name).map_err(|(temp, source)| Error::TempFile {
+            target: target.display().to_string(),
+            temp: temp.display().to_string(),
+            source,
+        })?;
         let atomic = Self { target: target.to_path_buf(), dest: dest.to_path_buf(), temp, committed: false };
         if let Some(meta) = existing {
             // The owner first: a change of owner may clear set-user-ID bits.
@@ -78,6 +85,13 @@ impl AtomicFile {
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
                 return copy_into(&self.temp, &self.target).map_err(io_err);
             }
+            // A directory that keeps its names (append-only, immutable)
+            // that `super::target` did not see as such: written in place
+            // the same way (the temporary file, which cannot be removed
+            // there, is emptied on drop).
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                return copy_into(&self.temp, &self.target).map_err(io_err);
+            }
             Err(e) => return Err(io_err(e)),
         }
         // Make the rename itself durable; a failure here does not undo it.
@@ -96,25 +110,29 @@ impl AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_file(&self.temp);
+        if !self.committed && fs::remove_file(&self.temp).is_err() {
+            // Where it cannot be removed, it at least holds no data.
+            let _ = OpenOptions::new().write(true).truncate(true).open(&self.temp);
         }
     }
 }
 
 /// Creates a new file in `dir` under the first name from `names` that does
-/// not exist yet.
-fn create_temp(dir: &Path, mut names: impl FnMut() -> OsString) -> io::Result<(PathBuf, File)> {
+/// not exist yet; an error comes with the name last tried.
+fn create_temp(
+    dir: &Path,
+    mut names: impl FnMut() -> OsString,
+) -> std::result::Result<(PathBuf, File), (PathBuf, io::Error)> {
     let mut last = None;
     for _ in 0..ATTEMPTS {
         let path = dir.join(names());
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(file) => return Ok((path, file)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some((path, e)),
+            Err(e) => return Err((path, e)),
         }
     }
-    Err(last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)))
+    Err(last.unwrap_or_else(|| (dir.to_path_buf(), io::Error::from(io::ErrorKind::AlreadyExists))))
 }
 
 /// `.lowmem-XXXXXXXXXX.tmp`, with ten random lower-case letters and digits.
@@ -201,7 +219,7 @@ mod tests {
         v
     }
 
-    fn create(target: &Path) -> io::Result<(AtomicFile, File)> {
+    fn create(target: &Path) -> Result<(AtomicFile, File)> {
         let existing = fs::metadata(target).ok();
         Ok(AtomicFile::create(target, target, existing.as_ref())?.expect("the owner is kept"))
     }
@@ -238,7 +256,16 @@ mod tests {
     fn a_missing_directory_is_an_error() {
         let dir = scratch("missing");
         let err = create(&dir.join("no/such/dir/out.rds")).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+        assert!(matches!(&err, Error::TempFile { source, .. } if source.kind() == io::ErrorKind::NotFound), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "cannot write '{}': cannot open file '",
+                dir.join("no/such/dir/out.rds").display()
+            )),
+            "{text}"
+        );
+        assert!(text.ends_with(".tmp': No such file or directory"), "{text}");
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -260,12 +287,13 @@ mod tests {
         let dir = scratch("collision");
         fs::write(dir.join(".lowmem-stale.tmp"), b"left by a killed process").unwrap();
         let mut drawn = vec![".lowmem-fresh.tmp", ".lowmem-stale.tmp"];
-        let (path, _file) = create_temp(&dir, || drawn.pop().unwrap().into()).unwrap();
+        let (path, _file) = create_temp(&dir, || drawn.pop().unwrap().into()).map_err(|(_, e)| e).unwrap();
         assert_eq!(path, dir.join(".lowmem-fresh.tmp"));
         assert!(drawn.is_empty());
         // Only ever the same name: an error after a bounded number of tries.
-        let err = create_temp(&dir, || ".lowmem-stale.tmp".into()).unwrap_err();
+        let (path, err) = create_temp(&dir, || ".lowmem-stale.tmp".into()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(path, dir.join(".lowmem-stale.tmp"));
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -315,6 +343,36 @@ mod tests {
         drop(guard);
         assert_eq!(fs::read(&target).unwrap(), b"mount point");
         assert_eq!(entries(&dir), vec!["source", "target"]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_rename_refused_by_an_append_only_directory_is_written_in_place() {
+        let dir = scratch("append-only");
+        let target = dir.join("out.rds");
+        fs::write(&target, b"old").unwrap();
+        let (atomic, mut file) = create(&target).unwrap();
+        file.write_all(b"new").unwrap();
+        let chattr = |flag: &str| {
+            std::process::Command::new("chattr")
+                .arg(flag)
+                .arg(&dir)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !chattr("+a") {
+            drop((atomic, file));
+            fs::remove_dir_all(&dir).unwrap();
+            return; // needs root, chattr and a file system with the attribute
+        }
+        let temp = atomic.temp.clone();
+        let committed = atomic.commit(file); // the rename fails with EPERM
+        let left = fs::read(&temp);
+        assert!(chattr("-a"));
+        committed.unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert_eq!(left.unwrap(), b"", "the temporary file, which cannot be removed there, is emptied");
         fs::remove_dir_all(&dir).unwrap();
     }
 

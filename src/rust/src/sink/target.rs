@@ -13,6 +13,12 @@
 //! * a regular file reached through a link of `/proc` (`/dev/stdout` or
 //!   `/dev/fd/N` redirected to a file), with more than one hard link, or
 //!   that is a mount point (a bind-mounted file): in place;
+//! * a regular file in `/proc` (no file can be created beside it): in
+//!   place;
+//! * any path in a directory that keeps its names (append-only or
+//!   immutable, `chattr +a`/`+i`: a temporary file there could be neither
+//!   renamed nor removed): in place (a new file fails there as
+//!   `saveRDS()`'s open fails);
 //! * a regular file the process may not write: the OS's reason
 //!   ("Permission denied");
 //! * any other regular file is replaced, keeping its mode, owner and group;
@@ -55,13 +61,17 @@ impl Destination {
             Plan::InPlace => return in_place(target),
             Plan::Replace { dest, existing } => (dest, existing),
         };
+        // A temporary file there could be neither renamed nor removed.
+        if keeps_its_names(dir_of(&dest)) {
+            return in_place(target);
+        }
         match AtomicFile::create(target, &dest, existing.as_ref()) {
             Ok(Some((atomic, file))) => Ok((Destination::Atomic(atomic), file)),
             // The owner or group of the file would change.
             Ok(None) => in_place(target),
             // The directory takes no new file, but the file may be written.
-            Err(e) if existing.is_some() && is_permission(&e) => in_place(target),
-            Err(e) => Err(io_err(e)),
+            Err(Error::TempFile { source, .. }) if existing.is_some() && is_permission(&source) => in_place(target),
+            Err(e) => Err(e),
         }
     }
 
@@ -93,6 +103,44 @@ fn in_place(target: &Path) -> Result<(Destination, File)> {
     Ok((Destination::InPlace(in_place), file))
 }
 
+/// The directory a file is created in: its path's parent, or `.`.
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Whether no name in the directory `dir` may be removed or renamed: its
+/// append-only attribute (`chattr +a`: new names only) or its immutable
+/// one (`chattr +i`: no change at all) is set. A temporary file made there
+/// could not be renamed over the target, nor removed: such a directory is
+/// written in place, as `saveRDS()` writes (a new file is created, as
+/// `saveRDS()` creates it, or fails as its open fails). Read with the
+/// FS_IOC_GETFLAGS ioctl (ext2/3/4, XFS, Btrfs, F2FS, ...); where the file
+/// system has no such attributes the ioctl fails, and the answer is no.
+#[cfg(target_os = "linux")]
+fn keeps_its_names(dir: &Path) -> bool {
+    use std::os::fd::AsRawFd;
+    const FS_IMMUTABLE_FL: libc::c_int = 0x10;
+    const FS_APPEND_FL: libc::c_int = 0x20;
+    let Ok(d) = File::open(dir) else { return false };
+    // The kernel writes an int, whatever size the request's number
+    // encodes; room for a long all the same, the int at its start.
+    let mut buf: libc::c_long = 0;
+    // SAFETY: FS_IOC_GETFLAGS on a descriptor `d` keeps open writes at
+    // most the bytes of `buf`, which outlives the call.
+    let rc = unsafe { libc::ioctl(d.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut buf as *mut libc::c_long) };
+    // SAFETY: `buf` is initialised and at least as large as an int.
+    let flags = unsafe { *(&buf as *const libc::c_long).cast::<libc::c_int>() };
+    rc == 0 && flags & (FS_APPEND_FL | FS_IMMUTABLE_FL) != 0
+}
+
+#[cfg(not(target_os = "linux"))]
+fn keeps_its_names(_dir: &Path) -> bool {
+    false
+}
+
 fn is_permission(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM))
 }
@@ -115,7 +163,9 @@ fn plan(target: &Path) -> io::Result<Plan> {
         return Ok(Plan::InPlace);
     }
     let (dest, through_proc) = follow_links(target);
-    if through_proc || meta.nlink() > 1 || is_mount_point(&dest, &meta) {
+    // A file of /proc takes no new file beside it: written in place, as
+    // saveRDS() writes it.
+    if through_proc || meta.nlink() > 1 || is_mount_point(&dest, &meta) || on_procfs(dir_of(&dest)) {
         return Ok(Plan::InPlace);
     }
     may_write(&dest)?;
@@ -298,6 +348,54 @@ mod tests {
         assert!(err.contains("Too many levels of symbolic links"), "{err}");
         assert!(fs::symlink_metadata(dir.join("a")).unwrap().file_type().is_symlink());
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Sets or clears (`flag` "+a", "-a", ...) an attribute with chattr(1);
+    /// false where that fails (not root, no chattr, no such attribute on
+    /// this file system).
+    fn chattr(flag: &str, path: &Path) -> bool {
+        std::process::Command::new("chattr")
+            .arg(flag)
+            .arg(path)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    #[test]
+    fn a_directory_that_keeps_its_names_is_written_in_place() {
+        let dir = scratch("append-only");
+        fs::write(dir.join("old"), b"old").unwrap();
+        for flag in ["a", "i"] {
+            if !chattr(&format!("+{flag}"), &dir) {
+                fs::remove_dir_all(&dir).unwrap();
+                return; // needs root, chattr and a file system with the attribute
+            }
+            assert!(keeps_its_names(&dir));
+            let old = write(&dir.join("old"), flag.as_bytes());
+            let new = write(&dir.join(format!("new-{flag}")), b"new");
+            assert!(chattr(&format!("-{flag}"), &dir));
+            assert!(old.unwrap(), "in place");
+            assert_eq!(fs::read(dir.join("old")).unwrap(), flag.as_bytes());
+            match flag {
+                "a" => assert!(new.unwrap(), "a new file, in place"),
+                _ => assert!(new.unwrap_err().to_string().ends_with("Operation not permitted")),
+            }
+        }
+        assert!(!keeps_its_names(&dir));
+        let mut names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        assert_eq!(names, ["new-a", "old"], "no temporary file left");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_of_proc_is_written_in_place() {
+        let version = Path::new("/proc/version");
+        if fs::metadata(version).is_err() || may_write(version).is_err() {
+            return; // no /proc, or not root
+        }
+        assert!(matches!(plan(version), Ok(Plan::InPlace)));
     }
 
     #[test]
