@@ -378,6 +378,10 @@ mod tests {
 
     /// Speed against snprintf, for the record (prints, asserts nothing):
     /// `cargo test --release --lib dtoa::tests::speed -- --ignored --nocapture`.
+    /// One run here (2 cores, load average 12, so slow in absolute terms),
+    /// ns per double, snprintf vs Rust: `%.16g` runif() 950 vs 345, decimals
+    /// of 2 places 1136 vs 402, integers 1034 vs 71, random bits 1336 vs
+    /// 406; `%a` 314-390 vs 45-92.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]
     #[ignore]
