@@ -179,10 +179,11 @@ native_status <- function() {
 }
 
 # When the tap runs: "auto" (where the session needs it), "always" (before
-# every native pass, on any R) or "fail" (always, and it fails: the object
-# goes to R's writer). For tests. Returns the previous mode, invisibly.
-tap_mode <- function(mode = c("auto", "always", "fail")) {
-  modes <- c("auto", "always", "fail")
+# every native pass, on any R), "fail" (always, and it fails: the object
+# goes to R's writer) or "never" (the flags it would learn are lost: for
+# benchmarks of its cost). For tests. Returns the previous mode, invisibly.
+tap_mode <- function(mode = c("auto", "always", "fail", "never")) {
+  modes <- c("auto", "always", "fail", "never")
   old <- .Call(C_lowmem_tap_mode, match(match.arg(mode), modes) - 1L)
   invisible(modes[[old + 1L]])
 }

@@ -140,8 +140,11 @@ gp_helper <- local({
     dir.create(dir)
     src <- file.path(dir, "gpbits.c")
     writeLines(c(
+      "#define ENABLE_LEGACY_NONAPI /* R >= 4.6 declares ATTRIB, SET_ATTRIB, SET_OBJECT only so */",
       "#include <R.h>",
       "#include <Rinternals.h>",
+      "int (LEVELS)(SEXP x);          /* R >= 4.6 no longer declares them; libR still has them */",
+      "int (SETLEVELS)(SEXP x, int v);",
       "SEXP gp_levels(SEXP x, SEXP lev) { SETLEVELS(x, LEVELS(x) | asInteger(lev)); return x; }",
       "SEXP gp_char_levels(SEXP s, SEXP lev) {",
       "  SEXP c = STRING_ELT(s, 0); SETLEVELS(c, LEVELS(c) | asInteger(lev)); return s; }",

@@ -150,7 +150,8 @@ fn lowmem_native_status() -> Robj {
 }
 
 /// Sets when the tap runs (0 where the session needs it, 1 always, 2
-/// always and failing: tests); `NA` leaves it. Returns the previous mode.
+/// always and failing: tests; 3 never: benchmarks); `NA` leaves it. Returns
+/// the previous mode.
 #[extendr]
 fn lowmem_tap_mode(mode: Robj) -> Robj {
     let code = mode.as_integer().filter(|&m| m != i32::MIN).unwrap_or(-1);

@@ -129,7 +129,7 @@ mod tests {
     #[test]
     fn bits_of_a_word() {
         assert_eq!(Bits::of_word(0x100d), Bits { levels: 1, object: false });
-        assert_eq!(Bits::of_word(0xFFFF_F30e_u32 as i32), Bits { levels: 0xFFFF, object: true });
+        assert_eq!(Bits::of_word(0xFFFF_F30E_u32 as i32), Bits { levels: 0xFFFF, object: true });
         assert_eq!(0x0002_000e & !LEARNABLE, 0x0e);
         assert_eq!(0x0000_0602 & !LEARNABLE, 0x602, "attribute and tag bits are not learnable");
     }

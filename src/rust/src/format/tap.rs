@@ -330,6 +330,9 @@ pub enum Mode {
     Always = 1,
     /// Always, and it fails (tests: the fallback to R's writer).
     Fail = 2,
+    /// Never (benchmarks: the tap's cost; the flags it would learn are
+    /// lost, as before the tap learnt them).
+    Never = 3,
 }
 
 static MODE: AtomicI32 = AtomicI32::new(Mode::Auto as i32);
@@ -339,15 +342,16 @@ pub fn mode() -> Mode {
     match MODE.load(Ordering::Relaxed) {
         1 => Mode::Always,
         2 => Mode::Fail,
+        3 => Mode::Never,
         _ => Mode::Auto,
     }
 }
 
-/// Sets the mode (0, 1, 2 as [`Mode`]; anything else leaves it); returns
+/// Sets the mode (0 to 3 as [`Mode`]; anything else leaves it); returns
 /// the previous one.
 pub fn set_mode(code: i32) -> Mode {
     let old = mode();
-    if (0..=2).contains(&code) {
+    if (0..=3).contains(&code) {
         MODE.store(code, Ordering::Relaxed);
     }
     old
@@ -363,7 +367,11 @@ pub fn needed() -> bool {
 
 /// Whether a job taps before its native passes.
 pub fn wanted() -> bool {
-    mode() != Mode::Auto || needed()
+    match mode() {
+        Mode::Auto => needed(),
+        Mode::Never => false,
+        Mode::Always | Mode::Fail => true,
+    }
 }
 
 /// Whether a job that only sizes a binary stream taps too. Flags words do
@@ -523,9 +531,9 @@ mod tests {
         assert!(why.contains("0x20002"), "{why}");
         // The attribute bit of a flags word (an attribute cell with
         // attributes: items the walker cannot see follow), or its type.
-        for word in [0x0e | 0x200, 0x0d] {
+        for word in [0x0e_i32 | 0x200, 0x0d] {
             let (ops, mut bytes) = stream(false);
-            bytes[2 + 12..2 + 16].copy_from_slice(&(word as i32).to_ne_bytes());
+            bytes[2 + 12..2 + 16].copy_from_slice(&word.to_ne_bytes());
             let mut tap = Tap::new(Script::new(ops, 100), false);
             run(&mut tap, &bytes, 1000);
             assert!(matches!(tap.finish().unwrap(), Outcome::Failed(_)), "{word:#x}");
@@ -536,11 +544,11 @@ mod tests {
     fn any_gp_bit_and_the_object_bit_are_learnt_both_ways() {
         // Set by R, or written by the native writer where R does not.
         for (ours, theirs) in
-            [(0x0e, 0x0e | 0x10000), (0x0e | 0x20000, 0x0e), (0x0e, 0x0e | 0x100), (0x0e, 0x0FFF_F00e)]
+            [(0x0e, 0x0e_i32 | 0x10000), (0x0e | 0x20000, 0x0e), (0x0e, 0x0e | 0x100), (0x0e, 0x0FFF_F00E)]
         {
             let (mut ops, mut bytes) = stream(false);
             ops[4] = Op::Flags { value: ours, node: Node::object(0x1800) };
-            bytes[2 + 12..2 + 16].copy_from_slice(&(theirs as i32).to_ne_bytes());
+            bytes[2 + 12..2 + 16].copy_from_slice(&theirs.to_ne_bytes());
             let mut tap = Tap::new(Script::new(ops, 100), false);
             run(&mut tap, &bytes, 7);
             let Outcome::Agrees(learned) = tap.finish().unwrap() else { panic!("{ours:#x} {theirs:#x}") };
@@ -655,6 +663,8 @@ mod tests {
         set_mode(0);
         assert_eq!(wanted(), cfg!(feature = "api-gp"));
         assert_eq!(wanted_for_size(), cfg!(feature = "map-attrib"));
+        set_mode(3);
+        assert!(!wanted() && !wanted_for_size());
         set_mode(old as i32);
     }
 }
