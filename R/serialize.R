@@ -50,8 +50,12 @@
 #' and digests are base R's on every R lowmem is tested on (4.2, 4.5, 4.6):
 #' no object is known to be written otherwise. On R < 4.5 lowmem reads the
 #' bits itself and the tap never runs. What it costs: one pass of R's writer
-#' over the object's items (next to nothing for numeric columns, about R's
-#' own per-string cost for character vectors). `lowmem:::serialize_path(x)`
+#' over the object's items, also for [serialized_size()] where attributes are
+#' read through `R_mapAttrib` (R >= 4.6): next to nothing for numeric
+#' columns, about what base R's whole serialize() costs for character
+#' vectors (R's writer spends its time per item), so a string-heavy object
+#' is written at about base R's speed there, still into one exactly sized
+#' vector. `lowmem:::serialize_path(x)`
 #' says what the tap found for `x` (attribute `"tap"`).
 #'
 #' @param object Any R object.
