@@ -10,14 +10,21 @@
 #'
 #' @inheritParams serialize
 #' @return `"native"` or `"universal"`; for `"universal"`, attribute
-#'   `"reason"` says why.
+#'   `"reason"` says why. Where the native writer learnt flags from R's own
+#'   writer first (the tap: builds for R >= 4.5), attribute `"tap"` says
+#'   what it found ("learned the flags of N nodes", or "failed: why", when
+#'   the object goes to R's writer).
 #' @keywords internal
 #' @noRd
 serialize_path <- function(object, ascii = FALSE, xdr = TRUE, version = NULL,
                            refhook = NULL) {
   type <- format_code(ascii, xdr)
   check_refhook(refhook)
-  .Call(C_lowmem_serialize_path, object, type, version, refhook)
+  taps <- native_status()$tap_passes
+  path <- .Call(C_lowmem_serialize_path, object, type, version, refhook)
+  status <- native_status()
+  if (status$tap_passes > taps) attr(path, "tap") <- status$tap_last
+  path
 }
 
 # The benchmark's floor (inst/bench): a raw vector of `size` bytes whose tail

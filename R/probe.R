@@ -44,8 +44,18 @@ probe_objects <- function() {
     "wrapper" = sort(c(3, 1, 2)),
     "deferred string" = as.character(1:5),
     "nested lists" = list(list(list(1, "a"), list()), structure(list(1, 2), names = c("x", ""))),
-    "matrix" = matrix(1:6, 2, dimnames = list(c("r1", "r2"), NULL))
+    "matrix" = matrix(1:6, 2, dimnames = list(c("r1", "r2"), NULL)),
+    "gp bits from a stream" = probe_gp_bits()
   )
+}
+
+# A double vector with gp bit 0 set, as R keeps it from a stream that has
+# it (files written by C code that set gp bits): no API tells the bit; a
+# build without LEVELS learns it from R's writer (the tap).
+probe_gp_bits <- function() {
+  bytes <- base::serialize(c(1.5, 2.5), NULL, xdr = TRUE, version = 2L)
+  bytes[17L] <- as.raw(0x10) # the REALSXP's flags word 0x0000000e, after the 14-byte header
+  unserialize(bytes)
 }
 
 # The variants of base::serialize(): its arguments, and lowmem's format code.
@@ -155,21 +165,25 @@ probe_one <- function(x, name, variant, oracle, writes_growable) {
 # What the probes found and how this build reads R objects: refusal (NULL
 # when the native writer runs, else why not), writes_growable, gp_bits
 # ("LEVELS" or "API predicates"), attributes ("ATTRIB" or "R_mapAttrib"),
-# tap (whether the native writer learns the GROWABLE bits from R's own
-# writer: a build without LEVELS on an R that writes them; see
-# src/rust/src/format/tap.rs) and tap_passes (how many taps have run in
-# this session).
+# tap (whether the native writer learns from R's own writer, object by
+# object, the flags no API tells it: a build without LEVELS; see
+# src/rust/src/format/tap.rs), tap_passes (how many taps have run in this
+# session), tap_last (what the last one found: "learned the flags of N
+# nodes" or "failed: why"; NULL before the first) and tap_learned (nodes
+# whose flags all taps of the session learnt).
 native_status <- function() {
   status <- .Call(C_lowmem_native_status)
-  names(status) <- c("refusal", "writes_growable", "gp_bits", "attributes", "tap", "tap_passes")
+  names(status) <- c("refusal", "writes_growable", "gp_bits", "attributes", "tap", "tap_passes",
+                     "tap_last", "tap_learned")
   status
 }
 
 # When the tap runs: "auto" (where the session needs it), "always" (before
-# every native pass, on any R) or "fail" (always, and it fails: the object
-# goes to R's writer). For tests. Returns the previous mode, invisibly.
-tap_mode <- function(mode = c("auto", "always", "fail")) {
-  modes <- c("auto", "always", "fail")
+# every native pass, on any R), "fail" (always, and it fails: the object
+# goes to R's writer) or "never" (the flags it would learn are lost: for
+# benchmarks of its cost). For tests. Returns the previous mode, invisibly.
+tap_mode <- function(mode = c("auto", "always", "fail", "never")) {
+  modes <- c("auto", "always", "fail", "never")
   old <- .Call(C_lowmem_tap_mode, match(match.arg(mode), modes) - 1L)
   invisible(modes[[old + 1L]])
 }

@@ -30,6 +30,34 @@
 #' reach the size of those that survived it (and at least 64 MB). Set
 #' `options(lowmem.altrep = FALSE)` for results from R's own heap.
 #'
+#' @section Flags no API tells:
+#' Every item of the stream starts with a flags word that holds, besides the
+#' type, the object's 16 "gp" bits and whether it has attributes.
+#' `base::serialize()` writes the gp bits an object has, and an object keeps
+#' those it was unserialized with (a file written by C code that set them),
+#' the ones a package set, the GROWABLE bit of a vector grown in place (R <
+#' 4.6), the lock of an ALTREP wrapper's metadata; attribute pairlist cells
+#' have gp bits, and may have attributes, of their own. R 4.5's check
+#' reports `LEVELS` as outside R's API, R 4.6's also `ATTRIB`, and no API
+#' function tells these bits. So on R >= 4.5 lowmem lets R's own writer
+#' serialize the object once, in native binary and without its data (R
+#' hands over vector data in big pieces, which are skipped), into a matcher
+#' (the "tap") that runs lowmem's walker alongside and learns, node by node,
+#' the flags R writes where they differ from what the API tells; lowmem
+#' then writes those. An object whose stream differs in any other way (on R
+#' >= 4.6, an attribute cell with attributes of its own, which only C code
+#' makes) is written by R's own writer. Either way the bytes, sizes, files
+#' and digests are base R's on every R lowmem is tested on (4.2, 4.5, 4.6):
+#' no object is known to be written otherwise. On R < 4.5 lowmem reads the
+#' bits itself and the tap never runs. What it costs: one pass of R's writer
+#' over the object's items, also for [serialized_size()] where attributes are
+#' read through `R_mapAttrib` (R >= 4.6): next to nothing for numeric
+#' columns, about what base R's whole serialize() costs for character
+#' vectors (R's writer spends its time per item), so a string-heavy object
+#' is written at about base R's speed there, still into one exactly sized
+#' vector. `lowmem:::serialize_path(x)`
+#' says what the tap found for `x` (attribute `"tap"`).
+#'
 #' @param object Any R object.
 #' @param connection `NULL` for a raw vector, or a connection. The stream is
 #'   written to a connection in chunks of `chunk_size` bytes, so the extra

@@ -90,7 +90,8 @@ typedef struct Job NativeJob;
 
 /* A job for `object` (a SEXP the caller keeps protected), with the header
    read off `capture`, R's native-binary serialization of NULL; *tap is set
-   to 1 if the job must tap R's writer before its passes (native.c). NULL
+   to 1 if the job must tap R's writer before its passes (native.c), 3 if
+   before a binary size too, else 0. NULL
    if the capture is not understood, or, unless `probe` is non-zero, if the
    format probes have not found that the native writer writes what this R
    writes (lowmem_session_refusal() says why). */

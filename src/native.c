@@ -40,7 +40,7 @@ typedef struct {
     native_want want;
     int probe;            /* a format probe's job: not refused by the session */
     NativeJob *job;       /* owned; freed by cleanup() */
-    int tap;              /* the job taps R's writer first (see tap_pass) */
+    int tap;              /* the job taps R's writer first (see tap_pass): 1, 3 also for a size */
     double bytes;         /* done by the current pass so far */
     int covered;          /* the object is covered: set once counted */
     int changed;          /* the writing pass disagreed with the count */
@@ -138,14 +138,15 @@ static void raise_job(native_call *c, const char *what)
 
 /* ---- the tap ------------------------------------------------------------ */
 
-/* R up to 4.5 writes the GROWABLE bit of vectors grown in place, and no
-   API tells a package which vectors have it. Where this build cannot read
-   gp bits and this R writes the bit (lowmem_native_new's `tap`), R's own
-   writer serializes the object once more, in native binary, into the tap
+/* R writes every gp bit of an object (the GROWABLE bit of vectors grown
+   in place up to R 4.5, bits an object was unserialized with or a package
+   set), and no API tells a package those bits. Where this build cannot
+   read gp bits (lowmem_native_new's `tap`), R's own writer serializes the
+   object once more, in native binary, into the tap
    (src/rust/src/format/tap.rs), which matches R's bytes against what the
-   native writer would write and learns which vectors R writes with the
-   bit; the native passes then write it too. If the streams differ in any
-   other way the object goes to R's writer. */
+   native writer would write and learns the flags R writes where they
+   differ; the native passes then write them too. If the streams differ in
+   any other way the object goes to R's writer. */
 
 /* R hands over small pieces (two ints and the bytes of each string) and
    big ones (vector data): the small ones are gathered here and go to
@@ -192,8 +193,7 @@ static void tap_char(R_outpstream_t out, int ch)
 }
 
 /* Runs the tap over the object with R's writer in native binary. Returns
-   1 if R's stream is the native writer's (but for the GROWABLE bits it
-   learnt), 0 with the reason if not; raises the job's error if it has one.
+   1 if R's stream is the native writer's (but for the flags it learnt), 0 with the reason if not; raises the job's error if it has one.
    The tap writes version 3 whatever version the job writes: flags words
    are the same in both, and in version 2 R's writer reads ALTREP vectors
    through their data pointers, which expands a compact sequence in memory
@@ -303,14 +303,16 @@ static int run_steps(native_call *c, const char *what, unsigned char *buf, size_
 }
 
 /* The counting pass in `type`, and, where the session needs it, the tap
-   (not for a binary size, which `size_only` says is all that is wanted):
-   1 if the object is covered, with the size in c->bytes; 0 with the reason
-   if R's writer must write it. */
+   (for a binary size, which `size_only` says is all that is wanted, only
+   where the job asks for it: c->tap 3): 1 if the object is covered, with
+   the size in c->bytes; 0 with the reason if R's writer must write it. */
 static int count(native_call *c, R_pstream_format_t type, int size_only)
 {
     int ascii = type == R_pstream_ascii_format || type == R_pstream_asciihex_format;
-    /* A binary size does not depend on flags words: no tap for it. */
-    int tap = (!size_only || ascii) && c->tap;
+    /* A binary size does not depend on flags words, but does on attribute
+       cells' own attributes, which a build reading attributes through
+       R_mapAttrib cannot see: only there does it need the tap. */
+    int tap = (!size_only || ascii || c->tap == 3) && c->tap;
     /* Coverage first, in binary (O(nodes)): an object the native writer
        does not cover is not tapped. Binary sizes do not depend on flags
        words, ASCII ones do (decimal text): those count after the tap. */

@@ -163,7 +163,8 @@ fn lowmem_timeline_stop(mut handle: Robj) -> Robj {
 }
 
 /// What the probes found and what this build reads R objects with:
-/// `list(refusal, writes_growable, gp_bits, attributes, tap, tap_passes)`
+/// `list(refusal, writes_growable, gp_bits, attributes, tap, tap_passes,
+/// tap_last, tap_learned)`
 /// (unnamed; see `native_status()` in R/probe.R).
 #[extendr]
 fn lowmem_native_status() -> Robj {
@@ -171,19 +172,23 @@ fn lowmem_native_status() -> Robj {
     let refusal = session::refusal().map_or_else(|| Robj::from(()), Robj::from);
     let gp_bits = if cfg!(feature = "api-gp") { "API predicates" } else { "LEVELS" };
     let attributes = if cfg!(feature = "map-attrib") { "R_mapAttrib" } else { "ATTRIB" };
+    let (tap_last, tap_learned) = tap::last();
     List::from_values([
         refusal,
         Robj::from(rules.writes_growable),
         Robj::from(gp_bits),
         Robj::from(attributes),
-        Robj::from(tap::needed(rules)),
+        Robj::from(tap::needed()),
         Robj::from(tap::passes() as f64),
+        tap_last.map_or_else(|| Robj::from(()), Robj::from),
+        Robj::from(tap_learned as f64),
     ])
     .into()
 }
 
 /// Sets when the tap runs (0 where the session needs it, 1 always, 2
-/// always and failing: tests); `NA` leaves it. Returns the previous mode.
+/// always and failing: tests; 3 never: benchmarks); `NA` leaves it. Returns
+/// the previous mode.
 #[extendr]
 fn lowmem_tap_mode(mode: Robj) -> Robj {
     let code = mode.as_integer().filter(|&m| m != i32::MIN).unwrap_or(-1);

@@ -31,7 +31,8 @@ pub(super) fn format_of(code: c_int) -> Result<Format> {
 
 /// A job for `object`, or null (see [`Job::new`]; `probe` non-zero: a
 /// format probe's job). `*tap` is set to 1 if the job taps R's writer
-/// before its native passes ([`Job::tap_wanted`]), else 0.
+/// before its native passes, 3 if before a binary size too
+/// ([`Job::tap_wanted`]), else 0.
 ///
 /// # Safety
 /// `object` is a valid R object that the caller keeps protected and
@@ -58,7 +59,7 @@ pub unsafe extern "C" fn lowmem_native_new(
     };
     if !tap.is_null() {
         // SAFETY: see the function's contract.
-        unsafe { *tap = c_int::from(guard(|| Ok(job.tap_wanted())).unwrap_or(false)) };
+        unsafe { *tap = guard(|| Ok(job.tap_wanted())).unwrap_or(0) };
     }
     Box::into_raw(Box::new(job))
 }

@@ -9,6 +9,7 @@
 use byteorder::{BigEndian, ByteOrder, NativeEndian};
 
 use super::ascii::{self, MAX_NUMBER_TEXT};
+use super::learned::Node;
 use crate::error::Result;
 pub use crate::sink::Slice;
 
@@ -88,12 +89,11 @@ pub trait Encoder {
     fn magic(&mut self) -> Result<()>;
     /// One int: a flags word, a length, a count, an element.
     fn int(&mut self, value: i32) -> Result<()>;
-    /// The flags word of the vector at `address` (an atomic, character,
-    /// list or expression vector): an int to every encoder but the tap's
+    /// The flags word of `node`: an int to every encoder but the tap's
     /// ([`super::tap`]), which also notes whose flags word it is.
     #[inline]
-    fn vector_flags(&mut self, value: i32, address: usize) -> Result<()> {
-        let _ = address;
+    fn node_flags(&mut self, value: i32, node: Node) -> Result<()> {
+        let _ = node;
         self.int(value)
     }
     /// Integer or logical elements.
@@ -106,6 +106,14 @@ pub trait Encoder {
     fn string(&mut self, bytes: &[u8]) -> Result<()>;
     /// Bytes of output so far.
     fn position(&self) -> u64;
+
+    /// [`Encoder::charsxp`] of the CHARSXP `node`: the tap notes whose
+    /// flags word it is, every other encoder writes the item.
+    #[inline]
+    fn charsxp_of(&mut self, flags: i32, node: Node, bytes: Option<&[u8]>) -> Result<()> {
+        let _ = node;
+        self.charsxp(flags, bytes)
+    }
 
     /// A whole CHARSXP item: its flags word, then `-1` for NA_character_
     /// (`bytes` is `None`), or the byte count and the bytes.

@@ -14,8 +14,9 @@ use std::rc::Rc;
 
 use super::encode::{Ascii, Count, Encoder, Native, Slice, Xdr};
 use super::header::Header;
+use super::learned::Learned;
 use super::stage::Staged;
-use super::tap::{self, Grown, Outcome, Tap};
+use super::tap::{self, Outcome, Tap};
 use super::walk::{Step, Walk};
 pub use crate::codes::{ErrorKind, Format, Status};
 use crate::error::{Error, Result};
@@ -85,9 +86,9 @@ pub struct Job {
     /// The droppable ALTREP states of the object, as the last finished
     /// pass met them (see [`Job::pin`]).
     pins: Vec<Sexp>,
-    /// The vectors R writes with the GROWABLE bit, as the tap found them
-    /// (empty without a tap): every later pass writes their bit.
-    grown: Rc<Grown>,
+    /// The flags R writes where the API does not tell them, as the tap
+    /// learnt them (empty without a tap): every later pass writes them.
+    learned: Rc<Learned>,
     /// The tap under way (see [`Job::tap_begin`]).
     tap: Option<Tap<Walk>>,
     /// The tap under way has hit an error (kept in `message`): the rest
@@ -98,7 +99,7 @@ pub struct Job {
 impl Job {
     /// A walk over the object for a native pass, with what the tap found.
     fn walk(&self) -> Walk {
-        Walk::new(self.root, self.header.clone(), self.rules).with_grown(Rc::clone(&self.grown))
+        Walk::new(self.root, self.header.clone(), self.rules).with_learned(Rc::clone(&self.learned))
     }
 
     /// Starts a tap: the walker's ops (in native binary and version 3,
@@ -107,7 +108,7 @@ impl Job {
     /// feeds in.
     fn tap_start(&mut self, header: Header) {
         self.pass = None;
-        self.grown = Rc::default();
+        self.learned = Rc::default();
         let walk = Walk::new(self.root, header, self.rules);
         self.tap = Some(Tap::new(walk, tap::mode() == tap::Mode::Fail));
         self.tap_error = false;
@@ -120,9 +121,11 @@ impl Job {
         let Some(tap) = self.tap.take() else {
             return Err(Error::Internal("native writer: the tap ended before it began".into()));
         };
-        match tap.finish()? {
-            Outcome::Agrees(grown) => {
-                self.grown = Rc::new(grown);
+        let outcome = tap.finish()?;
+        tap::note(&outcome);
+        match outcome {
+            Outcome::Agrees(learned) => {
+                self.learned = Rc::new(learned);
                 Ok(Status::Done)
             }
             Outcome::Failed(why) => {
@@ -210,7 +213,7 @@ impl Job {
             message: None,
             kind: ErrorKind::None,
             pins: Vec::new(),
-            grown: Rc::default(),
+            learned: Rc::default(),
             tap: None,
             tap_error: false,
         })
@@ -275,10 +278,15 @@ impl Job {
     }
 
     /// Whether the job taps R's own writer before its native passes (see
-    /// [`super::tap`]): where this build cannot read gp bits and this R
-    /// writes the GROWABLE bit (or a test asks for it).
-    pub fn tap_wanted(&self) -> bool {
-        tap::wanted(self.rules)
+    /// [`super::tap`]): where this build cannot read gp bits (or a test
+    /// asks for it); 1 before writing passes, 3 before a binary size too
+    /// (a build that cannot see attribute cells' attributes), else 0.
+    pub fn tap_wanted(&self) -> i32 {
+        if tap::wanted_for_size() {
+            3
+        } else {
+            i32::from(tap::wanted())
+        }
     }
 
     /// Starts a tap; C then runs R's writer over the object in native binary
@@ -316,7 +324,7 @@ impl Job {
     }
 
     /// Ends the tap, after R's pass: `Done` (the native passes that follow
-    /// write the GROWABLE bit of the vectors R wrote with it), `Uncovered`
+    /// write the flags R wrote where the walker's differ), `Uncovered`
     /// (R's stream is not the native writer's: the message says where; the
     /// object goes to R's writer) or `Failed` (an error, in the message).
     pub fn tap_end(&mut self) -> Result<Status> {

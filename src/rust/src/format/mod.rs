@@ -14,8 +14,9 @@
 //! * [`refs`]: the reference table (symbols).
 //! * [`altrep`]: what R writes for ALTREP objects of the base classes.
 //! * [`walk`]: the explicit-stack object walker.
-//! * [`tap`]: which vectors R writes with the GROWABLE bit, learnt from R's
-//!   own writer where no API tells.
+//! * [`learned`]: the flags R writes for nodes where no API tells them,
+//!   per node (a leaf).
+//! * [`tap`]: learns them from R's own writer, run as a matcher.
 //! * [`job`]: passes over an object and their C ABI.
 //! * [`session`]: what the format probes found out about the running R.
 
@@ -26,6 +27,7 @@ pub mod encode;
 pub mod flags;
 pub mod header;
 pub mod job;
+pub mod learned;
 pub mod refs;
 pub mod session;
 pub mod stage;

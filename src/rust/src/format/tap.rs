@@ -1,50 +1,51 @@
-//! The tap: which vectors of an object R writes with the GROWABLE bit,
-//! learnt from R's own writer.
+//! The tap: the flags R writes for an object's nodes where no API tells
+//! them, learnt from R's own writer.
 //!
-//! R up to 4.5 writes the GROWABLE gp bit (0x20, flags word bit 0x20000)
-//! of a vector grown in place (`x[n + 1] <- v`, `rbind()` of data frames),
-//! and no function of R's API tells a package which vectors have it. A
-//! build that cannot read gp bits (feature `api-gp`, no `LEVELS`) running
-//! on such an R (the probes found `writes_growable`) therefore lets R's
+//! A build that cannot read gp bits (feature `api-gp`: no `LEVELS`, R >= 4.5)
+//! rebuilds them from API predicates (the S4 bit, a CHARSXP's encoding), and
+//! one that cannot read attribute lists as stored (feature `map-attrib`: no
+//! `ATTRIB`, R >= 4.6) makes up the cells R made for them. R writes the gp
+//! bits an object has: the GROWABLE bit of a vector grown in place (R < 4.6),
+//! those an object was unserialized with (R keeps them), those a package set,
+//! the lock of an ALTREP wrapper's metadata. Such a build therefore lets R's
 //! own serializer write the object once, in native binary (R hands over
-//! vector data in big pieces without encoding it), into this tap, before
-//! the native writer's passes. The tap runs the walker alongside
-//! ([`Expect`] records what it would write, without its data: ints to
-//! compare, byte counts to skip) and matches R's bytes against it:
+//! vector data in big pieces without encoding it), into this tap, before the
+//! native writer's passes. The tap runs the walker alongside ([`Expect`]
+//! records what it would write, without its data: ints to compare, byte
+//! counts to skip) and matches R's bytes against it:
 //!
 //! * bytes the walker would write as data are skipped;
-//! * ints are compared; one that differs from the walker's by exactly the
-//!   GROWABLE bit, where the walker writes the flags word of a vector,
-//!   puts that vector's address into the [`Grown`] set;
-//! * any other difference, a stream of another length, or an object the
-//!   walker does not cover fails the tap: the rest of R's bytes are
-//!   ignored (R's pass always runs to its end; the callbacks never jump),
-//!   and the object goes to R's writer as without the tap.
+//! * ints are compared; where the walker writes a node's flags word (a
+//!   vector, a pairlist or attribute cell, an S4 object, an ALTREP object,
+//!   a CHARSXP), R's word may differ in the gp bits and the object bit
+//!   ([`LEARNABLE`]): what R wrote there goes into the [`Learned`] map;
+//! * any other difference (a type, an attribute or tag bit: an attribute
+//!   cell with attributes of its own, whose items the walker cannot see), a
+//!   stream of another length, or an object the walker does not cover fails
+//!   the tap: the rest of R's bytes are ignored (R's pass always runs to
+//!   its end; the callbacks never jump), and the object goes to R's writer
+//!   as without the tap.
 //!
 //! The walker runs in steps of [`BUDGET`] bytes, only when the ops queued
-//! are used up, so the queue holds about one step's ops; the set holds one
-//! address per grown vector. The native passes then write the GROWABLE bit
-//! of the vectors in the set ([`super::walk::Walk::with_grown`]).
+//! are used up, so the queue holds about one step's ops; the map holds one
+//! entry per node whose flags differ. The native passes then write what R
+//! wrote for those nodes ([`super::walk::Walk::with_learned`]).
 //!
-//! Where the build reads gp bits (`LEVELS`, R < 4.5) or R does not write
-//! the bit (R >= 4.6) the tap never runs ([`wanted`]); tests can make it
-//! run everywhere, or fail ([`set_mode`]).
+//! Where the build reads gp bits and attribute lists (`LEVELS` and `ATTRIB`,
+//! R < 4.5) the tap never runs ([`wanted`]); tests can make it run
+//! everywhere, or fail ([`set_mode`]).
 
-use std::collections::{HashSet, VecDeque};
-use std::hash::BuildHasherDefault;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use super::encode::Encoder;
-use super::flags::{Rules, GROWABLE};
-use super::refs::AddressHasher;
+use super::learned::{Bits, Learned, Node, LEARNABLE};
 use super::walk::{Step, Walk};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Bytes of expected stream the walker produces per step.
 pub const BUDGET: u64 = 64 * 1024;
-
-/// The GROWABLE bit as it sits in a flags word (the gp bits start at 12).
-const GROWABLE_WORD_BIT: i32 = GROWABLE << 12;
 
 /// One thing the walker would write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +54,8 @@ pub enum Op {
     Skip(u64),
     /// An int to compare.
     Int(i32),
-    /// The flags word of the vector at `address`.
-    VectorFlags { value: i32, address: usize },
+    /// The flags word of `node`.
+    Flags { value: i32, node: Node },
 }
 
 /// The encoder of the tap's walker: queues what the walker would write
@@ -108,9 +109,21 @@ impl Encoder for Expect {
         Ok(())
     }
 
-    fn vector_flags(&mut self, value: i32, address: usize) -> Result<()> {
-        self.push(Op::VectorFlags { value, address });
+    fn node_flags(&mut self, value: i32, node: Node) -> Result<()> {
+        self.push(Op::Flags { value, node });
         Ok(())
+    }
+
+    fn charsxp_of(&mut self, flags: i32, node: Node, bytes: Option<&[u8]>) -> Result<()> {
+        self.node_flags(flags, node)?;
+        match bytes {
+            None => self.int(-1),
+            Some(bytes) => {
+                self.int(bytes.len() as i32)?;
+                self.skip_bytes(bytes.len() as u64);
+                Ok(())
+            }
+        }
     }
 
     fn ints(&mut self, values: &[i32]) -> Result<()> {
@@ -150,38 +163,11 @@ impl Source for Walk {
     }
 }
 
-/// The addresses of the vectors R writes with the GROWABLE bit.
-#[derive(Debug, Default, Clone)]
-pub struct Grown(HashSet<usize, BuildHasherDefault<AddressHasher>>);
-
-impl Grown {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    #[inline]
-    pub fn contains(&self, address: usize) -> bool {
-        self.0.contains(&address)
-    }
-
-    fn insert(&mut self, address: usize) -> Result<()> {
-        if self.0.try_reserve(1).is_err() {
-            return Err(Error::OutOfMemory { bytes: (self.0.len() as u64 + 1) * 16 });
-        }
-        self.0.insert(address);
-        Ok(())
-    }
-}
-
 /// What a finished tap found.
 #[derive(Debug)]
 pub enum Outcome {
-    /// R's stream is the walker's, but for the GROWABLE bit of these vectors.
-    Agrees(Grown),
+    /// R's stream is the walker's, but for the flags of these nodes.
+    Agrees(Learned),
     /// It is not: why. The object goes to R's writer.
     Failed(String),
 }
@@ -195,7 +181,7 @@ pub struct Tap<S> {
     /// The bytes of an int R handed over in pieces.
     word: [u8; 4],
     word_len: usize,
-    grown: Grown,
+    learned: Learned,
     failure: Option<String>,
     /// Bytes of R's stream consumed.
     consumed: u64,
@@ -211,7 +197,7 @@ impl<S: Source> Tap<S> {
             source_done: false,
             word: [0; 4],
             word_len: 0,
-            grown: Grown::default(),
+            learned: Learned::default(),
             failure: None,
             consumed: 0,
             inject,
@@ -236,7 +222,7 @@ impl<S: Source> Tap<S> {
     }
 
     /// Consumes the next bytes of R's stream. An error (no memory for the
-    /// set) is for C to raise once R's pass is over.
+    /// map) is for C to raise once R's pass is over.
     pub fn feed(&mut self, mut bytes: &[u8]) -> Result<()> {
         while !bytes.is_empty() && self.failure.is_none() {
             let Some(op) = self.expect.ops.front_mut() else {
@@ -253,7 +239,7 @@ impl<S: Source> Tap<S> {
                     bytes = &bytes[k as usize..];
                     self.consumed += k;
                 }
-                Op::Int(_) | Op::VectorFlags { .. } => {
+                Op::Int(_) | Op::Flags { .. } => {
                     let k = (4 - self.word_len).min(bytes.len());
                     self.word[self.word_len..self.word_len + k].copy_from_slice(&bytes[..k]);
                     self.word_len += k;
@@ -290,9 +276,9 @@ impl<S: Source> Tap<S> {
     }
 
     fn compare(&mut self, op: Op, theirs: i32) -> Result<()> {
-        let (mut ours, address) = match op {
+        let (mut ours, node) = match op {
             Op::Int(value) => (value, None),
-            Op::VectorFlags { value, address } => (value, Some(address)),
+            Op::Flags { value, node } => (value, Some(node)),
             Op::Skip(_) => return Ok(()), // only ints are compared
         };
         if self.inject {
@@ -302,9 +288,9 @@ impl<S: Source> Tap<S> {
         if theirs == ours {
             return Ok(());
         }
-        if let Some(address) = address {
-            if ours & GROWABLE_WORD_BIT == 0 && theirs == ours | GROWABLE_WORD_BIT {
-                return self.grown.insert(address);
+        if let Some(node) = node {
+            if (theirs ^ ours) & !LEARNABLE == 0 {
+                return self.learned.insert(node, Bits::of_word(theirs));
             }
         }
         let at = self.consumed - 4;
@@ -329,7 +315,7 @@ impl<S: Source> Tap<S> {
         }
         Ok(match self.failure {
             Some(why) => Outcome::Failed(why),
-            None => Outcome::Agrees(self.grown),
+            None => Outcome::Agrees(self.learned),
         })
     }
 }
@@ -344,6 +330,9 @@ pub enum Mode {
     Always = 1,
     /// Always, and it fails (tests: the fallback to R's writer).
     Fail = 2,
+    /// Never (benchmarks: the tap's cost; the flags it would learn are
+    /// lost, as before the tap learnt them).
+    Never = 3,
 }
 
 static MODE: AtomicI32 = AtomicI32::new(Mode::Auto as i32);
@@ -353,30 +342,50 @@ pub fn mode() -> Mode {
     match MODE.load(Ordering::Relaxed) {
         1 => Mode::Always,
         2 => Mode::Fail,
+        3 => Mode::Never,
         _ => Mode::Auto,
     }
 }
 
-/// Sets the mode (0, 1, 2 as [`Mode`]; anything else leaves it); returns
+/// Sets the mode (0 to 3 as [`Mode`]; anything else leaves it); returns
 /// the previous one.
 pub fn set_mode(code: i32) -> Mode {
     let old = mode();
-    if (0..=2).contains(&code) {
+    if (0..=3).contains(&code) {
         MODE.store(code, Ordering::Relaxed);
     }
     old
 }
 
 /// Whether the session taps, in [`Mode::Auto`]: the build cannot read gp
-/// bits and this R writes the GROWABLE bit.
-pub fn needed(rules: Rules) -> bool {
-    cfg!(feature = "api-gp") && rules.writes_growable
+/// bits (R >= 4.5), and every R it runs on writes gp bits no API predicate
+/// tells (the GROWABLE bit on R 4.5; on every R, those an object was
+/// unserialized with or a package set).
+pub fn needed() -> bool {
+    cfg!(feature = "api-gp")
 }
 
-/// Whether a job under `rules` taps before its native passes.
-pub fn wanted(rules: Rules) -> bool {
-    mode() != Mode::Auto || needed(rules)
+/// Whether a job taps before its native passes.
+pub fn wanted() -> bool {
+    match mode() {
+        Mode::Auto => needed(),
+        Mode::Never => false,
+        Mode::Always | Mode::Fail => true,
+    }
 }
+
+/// Whether a job that only sizes a binary stream taps too. Flags words do
+/// not change sizes, but an attribute cell with attributes of its own
+/// does, and a build that reads attributes through `R_mapAttrib` (R >= 4.6)
+/// cannot see them: only the tap finds them (it fails, and R's writer
+/// counts the object).
+pub fn wanted_for_size() -> bool {
+    wanted() && (cfg!(feature = "map-attrib") || mode() != Mode::Auto)
+}
+
+/// What the last tap of the session found: nodes learnt, or why it failed.
+static LAST: Mutex<Option<String>> = Mutex::new(None);
+static LEARNED: AtomicU64 = AtomicU64::new(0);
 
 /// Counts a tap pass (diagnostics: `lowmem:::native_status()$tap_passes`).
 pub fn count_pass() {
@@ -385,6 +394,24 @@ pub fn count_pass() {
 
 pub fn passes() -> u64 {
     PASSES.load(Ordering::Relaxed)
+}
+
+/// Notes what a finished tap found (diagnostics).
+pub fn note(outcome: &Outcome) {
+    let text = match outcome {
+        Outcome::Agrees(learned) => {
+            LEARNED.fetch_add(learned.len() as u64, Ordering::Relaxed);
+            format!("learned the flags of {} nodes", learned.len())
+        }
+        Outcome::Failed(why) => format!("failed: {why}"),
+    };
+    *LAST.lock().unwrap_or_else(|p| p.into_inner()) = Some(text);
+}
+
+/// What the last tap found (`None` before the first), and how many nodes'
+/// flags all taps of the session learnt.
+pub fn last() -> (Option<String>, u64) {
+    (LAST.lock().unwrap_or_else(|p| p.into_inner()).clone(), LEARNED.load(Ordering::Relaxed))
 }
 
 #[cfg(test)]
@@ -417,7 +444,7 @@ mod tests {
                 match self.ops[i] {
                     Op::Skip(n) => expect.skip(n as usize)?,
                     Op::Int(v) => expect.int(v)?,
-                    Op::VectorFlags { value, address } => expect.vector_flags(value, address)?,
+                    Op::Flags { value, node } => expect.node_flags(value, node)?,
                 }
             }
             self.next = end;
@@ -437,12 +464,12 @@ mod tests {
         let ops = vec![
             Op::Skip(2),
             Op::Int(3),
-            Op::VectorFlags { value: list, address: 0x1000 },
+            Op::Flags { value: list, node: Node::object(0x1000) },
             Op::Int(2),
-            Op::VectorFlags { value: real, address: 0x1800 },
+            Op::Flags { value: real, node: Node::object(0x1800) },
             Op::Int(1),
             Op::Skip(8),
-            Op::VectorFlags { value: real, address: 0x2000 },
+            Op::Flags { value: real, node: Node::object(0x2000) },
             Op::Int(3),
             Op::Skip(24),
         ];
@@ -471,7 +498,7 @@ mod tests {
                 let mut tap = Tap::new(Script::new(ops, per_fill), false);
                 run(&mut tap, &bytes, piece);
                 match tap.finish().unwrap() {
-                    Outcome::Agrees(grown) => assert!(grown.is_empty()),
+                    Outcome::Agrees(learned) => assert!(learned.is_empty()),
                     Outcome::Failed(why) => panic!("piece {piece}, per_fill {per_fill}: {why}"),
                 }
             }
@@ -484,16 +511,16 @@ mod tests {
             let (ops, bytes) = stream(true);
             let mut tap = Tap::new(Script::new(ops, 3), false);
             run(&mut tap, &bytes, piece);
-            let Outcome::Agrees(grown) = tap.finish().unwrap() else { panic!("failed") };
-            assert_eq!(grown.len(), 1);
-            assert!(grown.contains(0x2000));
-            assert!(!grown.contains(0x1800));
+            let Outcome::Agrees(learned) = tap.finish().unwrap() else { panic!("failed") };
+            assert_eq!(learned.len(), 1);
+            assert_eq!(learned.get(Node::object(0x2000)), Some(Bits { levels: 0x20, object: false }));
+            assert!(learned.get(Node::object(0x1800)).is_none());
         }
     }
 
     #[test]
     fn the_bit_anywhere_else_fails() {
-        // On an int that is not a vector's flags word (here: a length).
+        // On an int that is not a flags word (here: a length).
         let (mut ops, bytes) = stream(false);
         ops[3] = Op::Int(2 & !0x20000);
         let mut bytes = bytes;
@@ -502,18 +529,31 @@ mod tests {
         run(&mut tap, &bytes, 4);
         let Outcome::Failed(why) = tap.finish().unwrap() else { panic!("agreed") };
         assert!(why.contains("0x20002"), "{why}");
-        // Another bit of a vector's flags word.
-        let (ops, mut bytes) = stream(false);
-        bytes[2 + 12..2 + 16].copy_from_slice(&(0x0e | 0x10000i32).to_ne_bytes());
-        let mut tap = Tap::new(Script::new(ops, 100), false);
-        run(&mut tap, &bytes, 1000);
-        assert!(matches!(tap.finish().unwrap(), Outcome::Failed(_)));
-        // The native writer writing the bit where R does not.
-        let (mut ops, bytes) = stream(false);
-        ops[7] = Op::VectorFlags { value: 0x0e | 0x20000, address: 0x2000 };
-        let mut tap = Tap::new(Script::new(ops, 100), false);
-        run(&mut tap, &bytes, 1000);
-        assert!(matches!(tap.finish().unwrap(), Outcome::Failed(_)));
+        // The attribute bit of a flags word (an attribute cell with
+        // attributes: items the walker cannot see follow), or its type.
+        for word in [0x0e_i32 | 0x200, 0x0d] {
+            let (ops, mut bytes) = stream(false);
+            bytes[2 + 12..2 + 16].copy_from_slice(&word.to_ne_bytes());
+            let mut tap = Tap::new(Script::new(ops, 100), false);
+            run(&mut tap, &bytes, 1000);
+            assert!(matches!(tap.finish().unwrap(), Outcome::Failed(_)), "{word:#x}");
+        }
+    }
+
+    #[test]
+    fn any_gp_bit_and_the_object_bit_are_learnt_both_ways() {
+        // Set by R, or written by the native writer where R does not.
+        for (ours, theirs) in
+            [(0x0e, 0x0e_i32 | 0x10000), (0x0e | 0x20000, 0x0e), (0x0e, 0x0e | 0x100), (0x0e, 0x0FFF_F00E)]
+        {
+            let (mut ops, mut bytes) = stream(false);
+            ops[4] = Op::Flags { value: ours, node: Node::object(0x1800) };
+            bytes[2 + 12..2 + 16].copy_from_slice(&theirs.to_ne_bytes());
+            let mut tap = Tap::new(Script::new(ops, 100), false);
+            run(&mut tap, &bytes, 7);
+            let Outcome::Agrees(learned) = tap.finish().unwrap() else { panic!("{ours:#x} {theirs:#x}") };
+            assert_eq!(learned.get(Node::object(0x1800)), Some(Bits::of_word(theirs)));
+        }
     }
 
     #[test]
@@ -601,27 +641,30 @@ mod tests {
         let mut bytes = Vec::new();
         for i in 0..5000usize {
             let address = 0x10_0000 + 64 * (i % 2500); // each vector twice
-            ops.push(Op::VectorFlags { value: 0x0d, address });
+            ops.push(Op::Flags { value: 0x0d, node: Node::object(address) });
             bytes.extend(ne(&[0x2000d]));
         }
         let mut tap = Tap::new(Script::new(ops, 64), false);
         run(&mut tap, &bytes, 4096);
-        let Outcome::Agrees(grown) = tap.finish().unwrap() else { panic!("failed") };
-        assert_eq!(grown.len(), 2500);
-        assert!(grown.contains(0x10_0000 + 64 * 2499));
-        assert!(!grown.contains(0x10_0000 + 64 * 2500));
+        let Outcome::Agrees(learned) = tap.finish().unwrap() else { panic!("failed") };
+        assert_eq!(learned.len(), 2500);
+        assert!(learned.get(Node::object(0x10_0000 + 64 * 2499)).is_some());
+        assert!(learned.get(Node::object(0x10_0000 + 64 * 2500)).is_none());
     }
 
     #[test]
     fn modes() {
         let old = set_mode(1);
         assert_eq!(mode(), Mode::Always);
-        assert!(wanted(Rules { writes_growable: false }));
+        assert!(wanted());
+        assert!(wanted_for_size());
         set_mode(7);
         assert_eq!(mode(), Mode::Always, "unknown codes leave the mode");
         set_mode(0);
-        assert_eq!(wanted(Rules { writes_growable: true }), cfg!(feature = "api-gp"));
-        assert!(!wanted(Rules { writes_growable: false }));
+        assert_eq!(wanted(), cfg!(feature = "api-gp"));
+        assert_eq!(wanted_for_size(), cfg!(feature = "map-attrib"));
+        set_mode(3);
+        assert!(!wanted() && !wanted_for_size());
         set_mode(old as i32);
     }
 }

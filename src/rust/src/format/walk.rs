@@ -29,8 +29,8 @@ use super::altrep::{self, BaseClass, Elements, Plan};
 use super::encode::Encoder;
 use super::flags::{self, pseudo, sexptype::*, Rules};
 use super::header::Header;
+use super::learned::{Bits, Learned, Node};
 use super::refs::RefTable;
-use super::tap::Grown;
 use crate::error::{Error, Result};
 use crate::rapi::{AltrepClassInfo, Attribute, Sexp};
 use std::rc::Rc;
@@ -100,6 +100,9 @@ enum Task {
     Leave,
     /// Write a bare int (the flags word of a cell R makes up on the fly).
     Word(i32),
+    /// Write the flags word of the `index`-th cell of `owner`'s attribute
+    /// list, read pair by pair (`R_mapAttrib`): a cell the walker makes up.
+    Cell { owner: usize, index: usize, has_tag: bool },
     /// Write elements `next..len` of a list or expression vector.
     Elements { list: Sexp, next: u64, len: u64 },
     /// Write elements `next..len` of a plain character vector.
@@ -127,8 +130,9 @@ pub struct Walk {
     pins: Vec<Sexp>,
     /// Containers open around the task being done.
     depth: u32,
-    /// The vectors R writes with the GROWABLE bit, as the tap found them.
-    grown: Rc<Grown>,
+    /// The flags R writes where the API does not tell them, as the tap
+    /// learnt them.
+    learned: Rc<Learned>,
     /// Bytes of vector data the current step sized from lengths alone
     /// (counting a binary stream): not charged to the step's budget.
     unread: u64,
@@ -149,15 +153,15 @@ impl Walk {
             scratch: Vec::new(),
             pins: Vec::new(),
             depth: 0,
-            grown: Rc::default(),
+            learned: Rc::default(),
             unread: 0,
         }
     }
 
-    /// The same pass, writing the GROWABLE bit of the vectors in `grown`
-    /// (what the tap learnt from R's own writer: [`super::tap`]).
-    pub fn with_grown(mut self, grown: Rc<Grown>) -> Walk {
-        self.grown = grown;
+    /// The same pass, writing the flags R writes for the nodes in
+    /// `learned` (what the tap learnt from R's own writer: [`super::tap`]).
+    pub fn with_learned(mut self, learned: Rc<Learned>) -> Walk {
+        self.learned = learned;
         self
     }
 
@@ -188,6 +192,12 @@ impl Walk {
                 }
                 Task::Word(word) => {
                     enc.int(word)?;
+                    None
+                }
+                Task::Cell { owner, index, has_tag } => {
+                    let node = Node::attribute_cell(owner, index);
+                    let bits = self.learned.get(node).unwrap_or(Bits { levels: 0, object: false });
+                    enc.node_flags(flags::pack_flags(LISTSXP, bits.levels, bits.object, false, has_tag), node)?;
                     None
                 }
                 Task::Elements { list, next, len } => {
@@ -280,13 +290,13 @@ impl Walk {
                     if name.sexptype() != CHARSXP {
                         return Ok(Some("symbol without a print name"));
                     }
-                    charsxp(enc, name)?;
+                    charsxp(enc, name, &self.learned)?;
                 }
             }
             LISTSXP => {
                 let has_attr = x.has_attributes();
                 let tag = x.tag();
-                enc.int(self.flags(x, LISTSXP, has_attr, !tag.is_null()))?;
+                enc.node_flags(self.flags(x, LISTSXP, has_attr, !tag.is_null()), Node::object(x.address()))?;
                 // Attributes, tag, car, then the cdr as the next item (R's
                 // tail call), so a long pairlist does not deepen the stack.
                 self.push_item(x.cdr());
@@ -301,11 +311,11 @@ impl Walk {
                     self.push_attributes(x)?;
                 }
             }
-            CHARSXP => charsxp(enc, x)?,
+            CHARSXP => charsxp(enc, x, &self.learned)?,
             LGLSXP | INTSXP | REALSXP | CPLXSXP | RAWSXP | STRSXP => return self.vector(enc, x, Elements::Plain(x)),
             VECSXP | EXPRSXP => {
                 let has_attr = x.has_attributes();
-                enc.vector_flags(self.flags(x, sexptype, has_attr, false), x.address())?;
+                enc.node_flags(self.flags(x, sexptype, has_attr, false), Node::object(x.address()))?;
                 let len = x.xlength();
                 length(enc, len)?;
                 if !self.enter() {
@@ -323,7 +333,7 @@ impl Walk {
             }
             S4SXP => {
                 let has_attr = x.has_attributes();
-                enc.int(self.flags(x, S4SXP, has_attr, false))?;
+                enc.node_flags(self.flags(x, S4SXP, has_attr, false), Node::object(x.address()))?;
                 if !self.enter() {
                     return Ok(Some(TOO_DEEP));
                 }
@@ -346,7 +356,7 @@ impl Walk {
         info: AltrepClassInfo,
         state: &[Task],
     ) -> Result<Option<&'static str>> {
-        enc.int(self.flags(x, pseudo::ALTREP_SXP, false, false))?;
+        enc.node_flags(self.flags(x, pseudo::ALTREP_SXP, false, false), Node::object(x.address()))?;
         if x.has_attributes() {
             self.push_attributes(x)?;
         } else {
@@ -372,23 +382,24 @@ impl Walk {
     }
 
     /// The flags word of `x`, written as an item of type `sexptype`: its gp
-    /// bits as this R writes them ([`Rules`]) and its object bit. A vector
-    /// the tap found grown in place ([`Grown`]) gets the GROWABLE bit,
-    /// which the API predicates cannot tell.
+    /// bits as this R writes them ([`Rules`]) and its object bit, as the
+    /// build reads them or, for a node the tap learnt ([`Learned`]: bits
+    /// the API predicates cannot tell), as R wrote them.
     fn flags(&self, x: Sexp, sexptype: u32, has_attr: bool, has_tag: bool) -> i32 {
-        let mut levels = x.levels();
-        if !self.grown.is_empty() && flags::is_vector(sexptype) && self.grown.contains(x.address()) {
-            levels |= flags::GROWABLE;
-        }
+        let (levels, object) = match self.learned.get(Node::object(x.address())) {
+            Some(bits) => (bits.levels, bits.object),
+            None => (x.levels(), x.is_object()),
+        };
         let levels = self.rules.levels(sexptype, levels);
-        flags::pack_flags(sexptype, levels, x.is_object(), has_attr, has_tag)
+        flags::pack_flags(sexptype, levels, object, has_attr, has_tag)
     }
 
     /// Pushes the tasks that write `x`'s attributes: the pairlist item R
     /// writes for `ATTRIB(x)`. Where R still lets a package read that
     /// list, it is written as stored; else it is read pair by pair and each
     /// pair written as the cell R made for it (`installAttrib`: a tag, no
-    /// gp bits, no attributes of its own), then the list's end.
+    /// gp bits, no attributes of its own; the tap learns other gp bits, and
+    /// fails on a cell with attributes), then the list's end.
     fn push_attributes(&mut self, x: Sexp) -> Result<()> {
         if let Some(list) = x.attribute_list() {
             self.push_item(list);
@@ -400,12 +411,13 @@ impl Walk {
             return Err(Error::OutOfMemory { bytes: (pairs.len() as u64 + 1) * 16 });
         }
         self.stack.push(Task::Word(pseudo::NILVALUE_SXP));
-        for &(tag, value) in pairs.iter().rev() {
+        let owner = x.address();
+        for (index, &(tag, value)) in pairs.iter().enumerate().rev() {
             self.push_item(value);
             if !tag.is_null() {
                 self.push_item(tag);
             }
-            self.stack.push(Task::Word(flags::pack_flags(LISTSXP, 0, false, false, !tag.is_null())));
+            self.stack.push(Task::Cell { owner, index, has_tag: !tag.is_null() });
         }
         self.scratch = pairs;
         Ok(())
@@ -424,7 +436,7 @@ impl Walk {
         let Ok(ulen) = usize::try_from(len) else {
             return Ok(Some("vector longer than this machine's address space"));
         };
-        enc.vector_flags(self.flags(x, sexptype, has_attr, false), x.address())?;
+        enc.node_flags(self.flags(x, sexptype, has_attr, false), Node::object(x.address()))?;
         length(enc, len)?;
         if has_attr {
             self.push_attributes(x)?;
@@ -476,7 +488,7 @@ impl Walk {
             if let Some(&ahead) = elements.get(i + AHEAD) {
                 ahead.prefetch();
             }
-            charsxp(enc, elements[i])?;
+            charsxp(enc, elements[i], &self.learned)?;
             i += 1;
             if enc.position() - start >= budget {
                 break;
@@ -571,23 +583,28 @@ impl Walk {
     }
 }
 
-/// A CHARSXP item: flags (encoding bits; HASHASH and CACHED cleared), then
-/// `-1` for NA_character_, or the byte count and the bytes.
+/// A CHARSXP item: flags (encoding bits, or what the tap learnt R writes;
+/// HASHASH and CACHED cleared), then `-1` for NA_character_, or the byte
+/// count and the bytes.
 #[inline]
-fn charsxp<E: Encoder>(enc: &mut E, c: Sexp) -> Result<()> {
+fn charsxp<E: Encoder>(enc: &mut E, c: Sexp, learned: &Learned) -> Result<()> {
     if E::SIZES_ONLY {
         // Counting a binary stream: flags word, length word, bytes.
         return if c.is_na_string() { enc.skip(8) } else { enc.skip(8 + c.char_len()) };
     }
     // No rule to apply: R clears the same CHARSXP bits (CACHED, HASHASH)
     // in every version, which pack_flags does.
-    let flags = flags::pack_flags(CHARSXP, c.levels(), c.is_object(), false, false);
+    let node = Node::object(c.address());
+    let flags = match learned.get(node) {
+        Some(bits) => flags::pack_flags(CHARSXP, bits.levels, bits.object, false, false),
+        None => flags::pack_flags(CHARSXP, c.levels(), c.is_object(), false, false),
+    };
     if c.is_na_string() {
-        return enc.charsxp(flags, None);
+        return enc.charsxp_of(flags, node, None);
     }
     // SAFETY: `c` is a CHARSXP (a STRSXP element or a print name), alive
     // for the pass.
-    enc.charsxp(flags, Some(unsafe { c.char_bytes() }))
+    enc.charsxp_of(flags, node, Some(unsafe { c.char_bytes() }))
 }
 
 /// Accounts for `n` bytes of a binary count that are never read.
