@@ -58,41 +58,172 @@
 #' }
 digest <- function(object,
                    algo = c("md5", "sha1", "crc32", "sha256", "sha512", "xxhash32",
-                            "xxhash64", "murmur32", "spookyhash", "blake3"),
-                   length = Inf, skip = "auto", ascii = FALSE, raw = FALSE, seed = 0,
-                   serializeVersion = getOption("serializeVersion", 2L), refhook = NULL) {
-  # digest's own steps, in its order, so that the same arguments give the
-  # same values (and the same base R errors).
-  algos <- c("md5", "sha1", "crc32", "sha256", "sha512", "xxhash32", "xxhash64",
-             "murmur32", "spookyhash", "blake3")
-  algo <- match.arg(algo, algos)
-  if (algo == "spookyhash") {
-    abort(paste0("`algo = \"spookyhash\"` is not supported: digest computes it with its ",
-                 "own streaming rule, which lowmem does not reproduce."),
-          class = "lowmem_error_unsupported")
-  }
-  if (!(is.logical(raw) || is.numeric(raw)) || base::length(raw) != 1L || is.na(raw)) {
-    abort("`raw` must be TRUE or FALSE.", class = "lowmem_error_argument")
-  }
+                            "xxhash64", "murmur32", "spookyhash", "blake3", "crc32c",
+                            "xxh3_64", "xxh3_128"),
+                   serialize = TRUE, file = FALSE, length = Inf, skip = "auto",
+                   ascii = FALSE, raw = FALSE, seed = 0,
+                   errormode = c("stop", "warn", "silent"),
+                   serializeVersion = .getSerializeVersion(), refhook = NULL) {
+  # digest 0.6.39's own steps, in its order, so that the same arguments give
+  # the same values, warnings and (base R) errors; digest's .Call is replaced
+  # by lowmem's streaming hash.
+  algo <- match.arg(algo, digest_algos)
   if (is.infinite(length)) {
-    length <- -1
+    length <- -1 # digest's "all"
   }
+  if (is.character(file) && missing(object)) {
+    object <- file
+    file <- TRUE
+  }
+  is_streaming_algo <- algo == "spookyhash"
+  if (is_streaming_algo && !serialize) {
+    return(digest_problem(paste0(algo, " algorithm is not available without serialization."),
+                          mode = errormode))
+  }
+  if (serialize && !file) {
+    if (is_streaming_algo) {
+      digest_unsupported_spooky()
+    }
+    return(digest_stream(object, algo, length, skip, ascii, raw, seed, serializeVersion, refhook))
+  } else if (!is.character(object) && !inherits(object, "raw") && !is_streaming_algo) {
+    return(digest_problem(paste("Argument object must be of type character",
+                                "or raw vector if serialize is FALSE"), mode = errormode))
+  }
+  if (file && !is.character(object)) {
+    return(digest_problem("file=TRUE can only be used with a character object", mode = errormode))
+  }
+  if (file && is_streaming_algo) {
+    return(digest_problem(paste0(algo, " algorithm can not be used with files."), mode = errormode))
+  }
+  if (file) {
+    object <- path.expand(object)
+    if (.Platform$OS.type == "windows") object <- enc2utf8(object)
+    digest_check_file(object, errormode) # digest goes on after a warning
+  }
+  if (is.character(skip)) {
+    skip <- 0
+  }
+  seed <- as.integer(seed)
+  if (file && algo %in% c("xxh3_64", "xxh3_128")) {
+    seed <- 0L # digest's C code resets XXH3's file state without the seed
+  }
+  val <- .Call(C_lowmem_digest_data, object, match(algo, digest_algos), isTRUE(file),
+               as.integer(skip), as.integer(length), seed, digest_raw(raw, algo))
+  digest_old_crc32(val, algo)
+}
+
+# digest's algorithms, in its order: match() gives its algo_int codes.
+digest_algos <- c("md5", "sha1", "crc32", "sha256", "sha512", "xxhash32", "xxhash64",
+                  "murmur32", "spookyhash", "blake3", "crc32c", "xxh3_64", "xxh3_128")
+
+# digest's default serializeVersion (its .getSerializeVersion()).
+.getSerializeVersion <- function() {
+  getOption("serializeVersion", 2L)
+}
+
+# serialize = TRUE: the hash of the stream as it is written.
+digest_stream <- function(object, algo, length, skip, ascii, raw, seed, serializeVersion,
+                          refhook) {
   type <- format_code(ascii, TRUE)
   check_refhook(refhook)
+  digest_check_version(serializeVersion)
   ascii_header <- FALSE
   if (is.character(skip) && skip == "auto") {
-    # digest's set_skip(): 14 bytes, or the ASCII header (in the stream).
+    # digest's set_skip(): 14 bytes, or the ASCII header (found in the stream).
     if (!ascii) skip <- 14 else ascii_header <- TRUE
   }
   if (is.character(skip)) {
     skip <- 0
   }
   val <- .Call(
-    C_lowmem_digest, object, match(algo, algos), type, serializeVersion,
-    as.integer(skip), ascii_header, as.integer(length), as.integer(seed), raw != 0, refhook
+    C_lowmem_digest, object, match(algo, digest_algos), type, serializeVersion,
+    as.integer(skip), ascii_header, as.integer(length), as.integer(seed),
+    digest_raw(raw, algo), refhook
   )
+  digest_old_crc32(val, algo)
+}
+
+# base::serialize()'s checks of `version`, with its messages, classed.
+digest_check_version <- function(version) {
+  if (is.null(version)) return(invisible())
+  v <- suppressWarnings(as.integer(version)[1L])
+  if (is.na(v) || v <= 0L) {
+    abort("bad version value", class = "lowmem_error_argument")
+  }
+  if (!v %in% 2:3) {
+    abort(sprintf("version %d not supported", v), class = "lowmem_error_unsupported")
+  }
+  invisible()
+}
+
+# digest passes as.integer(raw) to C, which returns bytes unless it is 0
+# (NA, as raw = NA gives, counts as TRUE). Up to 0.6.37 digest returned the
+# hex text for the algorithms whose hash is a number; lowmem does as the
+# installed digest does (0.6.38 and later, or no digest: the bytes).
+digest_raw <- function(raw, algo) {
+  raw <- as.integer(raw)
+  if (algo %in% c("crc32", "xxhash32", "xxhash64", "murmur32") && digest_raw_numbers_as_text()) {
+    return(0L)
+  }
+  raw
+}
+
+digest_raw_numbers_as_text <- function() {
+  version <- digest_installed_version()
+  !is.null(version) && version < "0.6.37.1"
+}
+
+# The version of the digest package that library(digest) would use: the
+# loaded one, else the installed one; NULL if there is none.
+digest_installed_version <- function() {
+  if (isNamespaceLoaded("digest")) {
+    return(getNamespaceVersion("digest"))
+  }
+  path <- system.file(package = "digest")
+  if (!nzchar(path)) return(NULL)
+  tryCatch(packageVersion("digest", lib.loc = dirname(path)), error = function(e) NULL)
+}
+
+# The option digestOldCRC32Format drops crc32's leading zeros, as digest does.
+digest_old_crc32 <- function(val, algo) {
   if (algo == "crc32" && is.character(val) && isTRUE(getOption("digestOldCRC32Format", FALSE))) {
     val <- sub("^0+", "", val)
   }
   val
+}
+
+# digest's .errorhandler(): an error (classed here), or a warning and NA, or
+# NULL, by `errormode`.
+digest_problem <- function(txt, obj = "", mode = "stop", class = "lowmem_error_argument") {
+  mode <- match.arg(mode, c("stop", "warn", "silent"))
+  if (mode == "stop") {
+    abort(paste0(txt, obj), class = class)
+  } else if (mode == "warn") {
+    warning(txt, obj, call. = FALSE)
+    return(invisible(NA))
+  }
+  invisible(NULL)
+}
+
+# digest's check_file(): its result is not used, so with errormode "warn" or
+# "silent" the file is opened anyway (a missing file is then an error).
+digest_check_file <- function(object, errormode) {
+  if (!file.exists(object)) {
+    return(digest_problem("The file does not exist: ", object, mode = errormode,
+                          class = "lowmem_error_io"))
+  }
+  if (!isTRUE(!file.info(object)$isdir)) {
+    return(digest_problem("The specified pathname is not a file: ", object, mode = errormode,
+                          class = "lowmem_error_io"))
+  }
+  if (file.access(object, 4) != 0) {
+    return(digest_problem("The specified file is not readable: ", object, mode = errormode,
+                          class = "lowmem_error_io"))
+  }
+}
+
+digest_unsupported_spooky <- function() {
+  abort(paste0("`algo = \"spookyhash\"` is not supported: digest computes it with its ",
+               "own streaming rule, which lowmem does not reproduce."),
+        class = "lowmem_error_unsupported")
 }
