@@ -1,51 +1,89 @@
-#' Hash an R object as digest::digest() does, without serializing it first
+#' Hash an R object, a string or a file as digest::digest() does, without serializing it first
 #'
-#' Returns exactly what `digest::digest(object, algo, ...)` returns for
-#' the same arguments (with digest's default `serialize = TRUE`): the hash
-#' of `serialize(object, NULL, ascii = ascii, version = serializeVersion)`
-#' after its first `skip` bytes, over at most `length` bytes. digest builds
-#' that raw vector and then hashes it, which peaks at about twice the
-#' serialized size; here the bytes go into the hash as they are written
-#' (by lowmem's native writer for plain data, else by R's serializer), in
-#' chunks, so the extra memory is a few hundred kilobytes whatever the
-#' object's size. The digest package is not needed: lowmem computes every
-#' hash itself.
+#' A drop-in for `digest::digest()`: the same arguments, in the same order,
+#' with the same defaults and the same meaning, and the same value. With
+#' `serialize = TRUE` (the default) the hash is that of `serialize(object,
+#' NULL, ascii = ascii, version = serializeVersion)` after its first `skip`
+#' bytes, over at most `length` bytes. digest builds that raw vector and
+#' then hashes it, which peaks at about twice the serialized size; here the
+#' bytes go into the hash as they are written (by lowmem's native writer for
+#' plain data, else by R's serializer), in chunks, so the extra memory is a
+#' few hundred kilobytes whatever the object's size. With `serialize =
+#' FALSE` the bytes of a raw vector, or of a string, are hashed; with `file
+#' = TRUE` (or `file = path`) those of a file, read in chunks. The digest
+#' package is not needed: lowmem computes every hash itself.
 #'
-#' One difference is digest's, for streams of 4 GiB or more: digest's C
-#' code passes the length of what it hashes to md5, sha1, sha256 and crc32
-#' as a 32-bit number (to murmur32 as an `int`), so it hashes only a prefix
-#' of such a stream; lowmem hashes all of it.
+#' What "the same value" means exactly: `identical()` to what
+#' `digest::digest()` returns for the same call, for every algorithm of
+#' digest 0.6.39 but `"spookyhash"`, checked against digest 0.6.31 and
+#' 0.6.39 in lowmem's tests; warnings and errors as digest's (same
+#' messages; lowmem's errors carry a class, see below). The differences:
+#' * `algo = "spookyhash"` is an error of class `lowmem_error_unsupported`:
+#'   digest hashes it with SpookyHash V2 over R's serializer's output,
+#'   skipping whole write calls, which lowmem does not implement.
+#' * Where digest's versions differ, lowmem does as the installed digest
+#'   does: `raw = TRUE` for crc32, xxhash32, xxhash64 and murmur32 gives the
+#'   hex text as digest up to 0.6.37 did, the number's bytes (most
+#'   significant first) as digest 0.6.38 and later do, and without digest
+#'   installed.
+#' * `crc32c`, `xxh3_64` and `xxh3_128` (digest 0.6.38 and later) are
+#'   available whichever digest is installed.
+#' * Streams of 4 GiB or more: digest's C code passes the length of what it
+#'   hashes to md5, sha1, sha256 and crc32 as a 32-bit number (to murmur32
+#'   as an `int`), so it hashes only a prefix of such a stream; lowmem
+#'   hashes all of it.
+#' * An error message for a file that cannot be opened or read says why.
+#' * The default `serializeVersion`, `.getSerializeVersion()`, is the
+#'   option `serializeVersion` in both; without it, 2 in lowmem, and in
+#'   digest the option's value when digest was loaded (2 if it was unset).
 #'
-#' `algo = "spookyhash"` is not supported: digest computes it with its own
-#' streaming rule, which lowmem does not reproduce (an error of class
-#' `lowmem_error_unsupported`).
+#' Errors: a problem digest reports through `errormode` is an error of
+#' class `lowmem_error_argument` (a file that does not exist, is a
+#' directory or cannot be read: `lowmem_error_io`) with
+#' `errormode = "stop"`; with `"warn"` a warning and `NA`, with `"silent"`
+#' `NULL`, as digest. A file that cannot be opened is then an error
+#' (`lowmem_error_io`) whatever `errormode` says, as in digest; a bad
+#' `serializeVersion` gives base R's message with class
+#' `lowmem_error_argument` or `lowmem_error_unsupported`. Other bad values
+#' give the base R errors digest gives (`match.arg()`, `as.integer()`).
 #'
-#' @param object Any R object.
+#' @param object Any R object; with `serialize = FALSE` a raw vector or a
+#'   character vector (its first string is hashed, its bytes as stored,
+#'   `NA` and `character(0)` as `"NA"`); with `file = TRUE` a file's path.
 #' @param algo The hash algorithm, as in `digest::digest()`: `"md5"`,
 #'   `"sha1"`, `"crc32"`, `"sha256"`, `"sha512"`, `"xxhash32"`,
-#'   `"xxhash64"`, `"murmur32"` or `"blake3"` (`"spookyhash"`: see above).
+#'   `"xxhash64"`, `"murmur32"`, `"blake3"`, `"crc32c"`, `"xxh3_64"` or
+#'   `"xxh3_128"` (`"spookyhash"`: see above).
+#' @param serialize `TRUE` to hash the object's serialization, `FALSE` to
+#'   hash `object`'s bytes (a string or a raw vector).
+#' @param file `TRUE` if `object` is the path of a file whose content is
+#'   hashed (in chunks); or the path itself, `object` then missing.
 #' @param length The number of bytes hashed after the skipped ones; `Inf`
 #'   (or any negative number) for all.
-#' @param skip The number of bytes of the stream's start not hashed.
-#'   `"auto"` skips its header, as digest does: 14 bytes in binary (the
+#' @param skip The number of bytes at the start not hashed (a file's are
+#'   skipped by seeking). `"auto"` (any string) with `serialize = TRUE`
+#'   skips the stream's header, as digest does: 14 bytes in binary (the
 #'   format and R's versions, so that the hash does not change with R's
 #'   version; the native encoding of version 3 is hashed), and up to the
-#'   fourth newline in ASCII.
+#'   fourth newline in ASCII; else nothing.
 #' @param ascii `TRUE` to hash the ASCII format (`NA`: ASCII with
 #'   hexadecimal doubles, with a numeric `skip`), as [base::serialize()].
-#' @param raw `TRUE` to return the hash as a raw vector. For crc32,
-#'   xxhash32, xxhash64 and murmur32 these are the bytes of the number,
-#'   most significant first, as digest 0.6.38 and later return them
-#'   (digest up to 0.6.37 returned the hex string for these).
-#' @param seed The seed of xxhash32, xxhash64 and murmur32 (an integer).
+#' @param raw `TRUE` to return the hash as a raw vector: any value whose
+#'   `as.integer()` is not 0, `NA` included, as digest's C code reads it. For
+#'   crc32, xxhash32, xxhash64 and murmur32, see above.
+#' @param seed The seed of xxhash32, xxhash64, murmur32, xxh3_64 and
+#'   xxh3_128 (as an integer; digest ignores it for xxh3 of a file, and so
+#'   does lowmem).
+#' @param errormode What a problem digest reports gives: `"stop"` an error,
+#'   `"warn"` a warning and `NA`, `"silent"` `NULL` (see above).
 #' @param serializeVersion The serialization version hashed: by default
 #'   the option `serializeVersion`, else 2 (digest's rule).
 #' @param refhook `NULL`, or a function called for each environment,
 #'   external pointer and weak reference, as in [base::serialize()]
 #'   (digest has no such argument; the hash is that of the stream
 #'   `serialize(object, NULL, refhook = refhook)` writes).
-#' @return A string of hex digits, or with `raw = TRUE` a raw vector:
-#'   `identical()` to `digest::digest()`'s. With the option
+#' @return A string of hex digits, or with `raw` a raw vector, as
+#'   `digest::digest()` returns them. With the option
 #'   `digestOldCRC32Format = TRUE`, crc32's leading zeros are dropped from
 #'   the string, as digest does.
 #' @export
@@ -53,9 +91,15 @@
 #' df <- data.frame(x = runif(10), y = letters[1:10])
 #' lowmem::digest(df)
 #' lowmem::digest(df, "xxhash64")
+#' lowmem::digest("abc", "sha256", serialize = FALSE)
+#' path <- tempfile()
+#' writeLines("some text", path)
+#' lowmem::digest(path, "crc32c", file = TRUE)
 #' if (requireNamespace("digest", quietly = TRUE)) {
 #'   identical(lowmem::digest(df, "sha256"), digest::digest(df, "sha256"))
+#'   identical(lowmem::digest(file = path), digest::digest(file = path))
 #' }
+#' unlink(path)
 digest <- function(object,
                    algo = c("md5", "sha1", "crc32", "sha256", "sha512", "xxhash32",
                             "xxhash64", "murmur32", "spookyhash", "blake3", "crc32c",
@@ -223,7 +267,8 @@ digest_check_file <- function(object, errormode) {
 }
 
 digest_unsupported_spooky <- function() {
-  abort(paste0("`algo = \"spookyhash\"` is not supported: digest computes it with its ",
-               "own streaming rule, which lowmem does not reproduce."),
+  abort(paste0("`algo = \"spookyhash\"` is not supported: digest hashes it with SpookyHash V2 ",
+               "over R's serializer's output, skipping whole write calls, which lowmem does not ",
+               "implement."),
         class = "lowmem_error_unsupported")
 }
