@@ -15,12 +15,15 @@
 #'
 #' What "the same value" means exactly: `identical()` to what
 #' `digest::digest()` returns for the same call, for every algorithm of
-#' digest 0.6.39 but `"spookyhash"`, checked against digest 0.6.31 and
-#' 0.6.39 in lowmem's tests; warnings and errors as digest's (same
-#' messages; lowmem's errors carry a class, see below). The differences:
-#' * `algo = "spookyhash"` is an error of class `lowmem_error_unsupported`:
-#'   digest hashes it with SpookyHash V2 over R's serializer's output,
-#'   skipping whole write calls, which lowmem does not implement.
+#' digest 0.6.39, checked against digest 0.6.31 and 0.6.39 in lowmem's
+#' tests; warnings and errors as digest's (same messages; lowmem's errors
+#' carry a class, see below). The differences:
+#' * `algo = "spookyhash"`: digest skips the first `skip` bytes by whole
+#'   write calls of R's serializer (an error if one straddles them); lowmem
+#'   supports a skip that ends one of the header's writes (0, 2, 6, 10 or
+#'   14, with version 3 also 18 and the end of the native encoding's name;
+#'   digest's `"auto"` is 14) and gives an error of class
+#'   `lowmem_error_unsupported` for any other.
 #' * Where digest's versions differ, lowmem does as the installed digest
 #'   does: `raw = TRUE` for crc32, xxhash32, xxhash64 and murmur32 gives the
 #'   hex text as digest up to 0.6.37 did, the number's bytes (most
@@ -53,7 +56,8 @@
 #' @param algo The hash algorithm, as in `digest::digest()`: `"md5"`,
 #'   `"sha1"`, `"crc32"`, `"sha256"`, `"sha512"`, `"xxhash32"`,
 #'   `"xxhash64"`, `"murmur32"`, `"blake3"`, `"crc32c"`, `"xxh3_64"` or
-#'   `"xxh3_128"` (`"spookyhash"`: see above).
+#'   `"xxh3_128"`, or `"spookyhash"` (see above; its value ignores `raw`,
+#'   `length` and `seed`, as digest's does).
 #' @param serialize `TRUE` to hash the object's serialization, `FALSE` to
 #'   hash `object`'s bytes (a string or a raw vector).
 #' @param file `TRUE` if `object` is the path of a file whose content is
@@ -126,7 +130,7 @@ digest <- function(object,
   }
   if (serialize && !file) {
     if (is_streaming_algo) {
-      digest_unsupported_spooky()
+      return(digest_spooky(object, skip, ascii, serializeVersion, refhook))
     }
     return(digest_stream(object, algo, length, skip, ascii, raw, seed, serializeVersion, refhook))
   } else if (!is.character(object) && !inherits(object, "raw") && !is_streaming_algo) {
@@ -266,9 +270,34 @@ digest_check_file <- function(object, errormode) {
   }
 }
 
-digest_unsupported_spooky <- function() {
-  abort(paste0("`algo = \"spookyhash\"` is not supported: digest hashes it with SpookyHash V2 ",
-               "over R's serializer's output, skipping whole write calls, which lowmem does not ",
-               "implement."),
-        class = "lowmem_error_unsupported")
+# spookyhash: digest serializes in native binary (xdr = FALSE, whatever `ascii`) into a SpookyHash
+# V2 state seeded with 0 and 0, skipping the first `skip` bytes (as an 8-bit
+# number) by whole write calls of R's serializer, and returns the hex of the
+# 16 bytes whatever `raw`, `length` and `seed` are. lowmem's stream has the
+# same bytes but not the same write calls: a skip is supported where it ends
+# one of the header's writes, the only place digest's "auto" puts it.
+digest_spooky <- function(object, skip, ascii, serializeVersion, refhook) {
+  check_refhook(refhook)
+  digest_check_version(serializeVersion)
+  if (is.character(skip) && skip == "auto") {
+    skip <- if (!ascii) 14 else which(object[1:30] == as.raw(10))[4] # digest's set_skip()
+  }
+  if (is.character(skip)) {
+    skip <- 0
+  }
+  to_skip <- as.integer(skip)[1L]
+  to_skip <- if (is.na(to_skip)) 0L else to_skip %% 256L # C's asInteger(), then uint8
+  ends <- c(0L, 2L, 6L, 10L, 14L) # "X\n", then three integers
+  if (identical(as.integer(serializeVersion), 3L)) {
+    header <- base::serialize(NULL, NULL, version = 3L)
+    ends <- c(ends, 18L, 18L + readBin(header[15:18], "integer", endian = "big")) # the encoding
+  }
+  if (!to_skip %in% ends) {
+    abort(sprintf(paste0("`algo = \"spookyhash\"` with `skip = %d` is not supported: digest skips ",
+                         "whole writes of R's serializer, and lowmem supports a skip at the end ",
+                         "of one of the header's (%s)."), to_skip, paste(ends, collapse = ", ")),
+          class = "lowmem_error_unsupported")
+  }
+  .Call(C_lowmem_digest, object, match("spookyhash", digest_algos), format_code(FALSE, FALSE),
+        serializeVersion, to_skip, FALSE, -1L, 0L, 0L, refhook)
 }

@@ -144,7 +144,7 @@ typedef struct DigestStream DigestStream;
 
 /* A hash in the making, for digest's algorithm code `algo` (digest's
    algo_int: 1 md5, 2 sha1, 3 crc32, 4 sha256, 5 sha512, 6 xxhash32,
-   7 xxhash64, 8 murmur32, 10 blake3, 11 crc32c, 12 xxh3_64, 13 xxh3_128)
+   7 xxhash64, 8 murmur32, 9 spookyhash, 10 blake3, 11 crc32c, 12 xxh3_64, 13 xxh3_128)
    and `seed`: the first `skip` bytes of
    the stream are not hashed (none if skip <= 0) or, if `ascii_header`,
    the ASCII header up to its fourth newline; then at most `length` bytes

@@ -6,12 +6,13 @@
 //! [`Digester`] drops the skipped prefix, stops at the length, and feeds
 //! the rest to the algorithm's streaming state. Every algorithm here gives
 //! the same result in pieces as at once, which is what lets a stream be
-//! hashed without its copy (digest's `spookyhash` has its own streaming
-//! rule and is not here). The same window, fed from memory or a file, is
-//! digest's `serialize = FALSE` and `file = TRUE`.
+//! hashed without its copy (SpookyHash V2 too, see [`spooky`]; digest's
+//! skip rule for it is R/digest.R's). The same window, fed from memory or a
+//! file, is digest's `serialize = FALSE` and `file = TRUE`.
 //!
 //! The output follows digest's C code: lowercase hex of the digest bytes
-//! (md5, sha1, sha256, sha512, blake3), or of a number printed with `%08x`
+//! (md5, sha1, sha256, sha512, blake3; spookyhash's two halves, each
+//! little-endian), or of a number printed with `%08x`
 //! / `%016llx` (crc32, xxhash32, xxhash64, murmur32, crc32c, xxh3_64), or
 //! xxh3_128's two halves, high first. With `raw = TRUE`, the digest bytes,
 //! and since digest 0.6.38 the number's bytes, most significant first (the
@@ -20,6 +21,7 @@
 
 pub mod crc32c;
 pub mod murmur;
+pub mod spooky;
 
 use std::fmt::Write as _;
 
@@ -36,6 +38,7 @@ pub enum Algo {
     Xxhash32,
     Xxhash64,
     Murmur32,
+    Spookyhash,
     Blake3,
     Crc32c,
     Xxh3_64,
@@ -53,6 +56,7 @@ impl Algo {
             6 => Algo::Xxhash32,
             7 => Algo::Xxhash64,
             8 => Algo::Murmur32,
+            9 => Algo::Spookyhash,
             10 => Algo::Blake3,
             11 => Algo::Crc32c,
             12 => Algo::Xxh3_64,
@@ -74,6 +78,7 @@ enum State {
     Murmur32(murmur::Murmur32),
     Blake3(Box<blake3::Hasher>),
     Crc32c(crc32c::Crc32c),
+    Spooky(Box<spooky::Spooky>),
     /// XXH3, 64 or 128 bits (the same state; `true`: 128).
     Xxh3(Box<xxhash_rust::xxh3::Xxh3>, bool),
 }
@@ -118,6 +123,8 @@ impl State {
             Algo::Murmur32 => State::Murmur32(murmur::Murmur32::new(seed as u32)),
             Algo::Blake3 => State::Blake3(Box::new(blake3::Hasher::new())),
             Algo::Crc32c => State::Crc32c(crc32c::Crc32c::new()),
+            // digest seeds it with 0 and 0, whatever `seed` is.
+            Algo::Spookyhash => State::Spooky(Box::new(spooky::Spooky::new(0, 0))),
             Algo::Xxh3_64 | Algo::Xxh3_128 => State::Xxh3(
                 Box::new(xxhash_rust::xxh3::Xxh3::with_seed(i64::from(seed) as u64)),
                 algo == Algo::Xxh3_128,
@@ -139,6 +146,7 @@ impl State {
                 h.update(bytes);
             }
             State::Crc32c(h) => h.update(bytes),
+            State::Spooky(h) => h.update(bytes),
             State::Xxh3(h, _) => h.update(bytes),
         }
     }
@@ -155,6 +163,7 @@ impl State {
             State::Murmur32(h) => Hash::Number(u64::from(h.finish()), 8),
             State::Blake3(h) => Hash::Bytes(h.finalize().as_bytes().to_vec()),
             State::Crc32c(h) => Hash::Number(u64::from(h.finish()), 8),
+            State::Spooky(h) => Hash::Bytes(h.bytes()),
             State::Xxh3(h, false) => Hash::Number(h.digest(), 16),
             // XXH128_canonicalFromHash: big-endian, high half first; digest's
             // text prints the high half, then the low one.
