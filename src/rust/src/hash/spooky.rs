@@ -22,31 +22,31 @@ fn words(block: &[u8; BLOCK]) -> [u64; NUM_VARS] {
 
 fn mix(d: &[u64; NUM_VARS], s: &mut [u64; NUM_VARS]) {
     const R: [u32; NUM_VARS] = [11, 32, 43, 31, 17, 28, 39, 57, 55, 54, 22, 46];
-    for i in 0..NUM_VARS {
+    for (i, r) in R.iter().enumerate() {
         s[i] = s[i].wrapping_add(d[i]);
         s[(i + 2) % NUM_VARS] ^= s[(i + 10) % NUM_VARS];
         s[(i + 11) % NUM_VARS] ^= s[i];
-        s[i] = s[i].rotate_left(R[i]);
+        s[i] = s[i].rotate_left(*r);
         s[(i + 11) % NUM_VARS] = s[(i + 11) % NUM_VARS].wrapping_add(s[(i + 1) % NUM_VARS]);
     }
 }
 
 fn end_partial(h: &mut [u64; NUM_VARS]) {
     const R: [u32; NUM_VARS] = [44, 15, 34, 21, 38, 33, 10, 13, 38, 53, 42, 54];
-    for i in 0..NUM_VARS {
+    for (i, r) in R.iter().enumerate() {
         // h[i+11] += h[i+1]; h[i+2] ^= h[i+11]; h[i+1] = rot(h[i+1], R[i])
         let a = (i + 11) % NUM_VARS;
         let b = (i + 1) % NUM_VARS;
         let c = (i + 2) % NUM_VARS;
         h[a] = h[a].wrapping_add(h[b]);
         h[c] ^= h[a];
-        h[b] = h[b].rotate_left(R[i]);
+        h[b] = h[b].rotate_left(*r);
     }
 }
 
 fn end(d: &[u64; NUM_VARS], h: &mut [u64; NUM_VARS]) {
-    for i in 0..NUM_VARS {
-        h[i] = h[i].wrapping_add(d[i]);
+    for (x, y) in h.iter_mut().zip(d) {
+        *x = x.wrapping_add(*y);
     }
     end_partial(h);
     end_partial(h);
