@@ -155,7 +155,7 @@ digest <- function(object,
   if (file && algo %in% c("xxh3_64", "xxh3_128")) {
     seed <- 0L # digest's C code resets XXH3's file state without the seed
   }
-  val <- .Call(C_lowmem_digest_data, object, match(algo, digest_algos), isTRUE(file),
+  val <- .Call(C_lowmem_digest_data, object, match(algo, digest_algos), as.logical(file),
                as.integer(skip), as.integer(length), seed, digest_raw(raw, algo))
   digest_old_crc32(val, algo)
 }

@@ -69,7 +69,8 @@ digest_file_arg_sets <- function() {
     list(file = TRUE, raw = NA, length = 2000),
     list(file = TRUE, length = 0),
     list(file = TRUE, skip = 1e6),
-    list(serialize = FALSE, file = TRUE, seed = -1L)
+    list(serialize = FALSE, file = TRUE, seed = -1L),
+    list(file = 1, length = 100) # digest's if (file)
   )
 }
 
