@@ -169,13 +169,58 @@ SEXP lowmem_digest(SEXP object, SEXP algo, SEXP type, SEXP version, SEXP skip,
                    SEXP ascii_header, SEXP length, SEXP seed, SEXP raw, SEXP refhook)
 {
     digest_call c = {args_of(object, type, version, refhook), {NULL, 0, 0, LM_DIGEST_CHUNK, NULL},
-                     output_of(R_NilValue, 0, LM_DIGEST_CHUNK, R_NilValue, refhook), Rf_asLogical(raw) == TRUE};
+                     output_of(R_NilValue, 0, LM_DIGEST_CHUNK, R_NilValue, refhook), Rf_asInteger(raw) != 0};
     SEXP token = PROTECT(R_MakeUnwindCont()); /* before the hash: an allocation that fails leaks nothing */
     c.d.digest = lowmem_digest_new(Rf_asInteger(algo), Rf_asInteger(seed), Rf_asInteger(skip),
                                    Rf_asLogical(ascii_header) == TRUE, Rf_asInteger(length));
     if (c.d.digest == NULL) lm_raise(LM_KIND_UNSUPPORTED, "unsupported hash algorithm");
     SEXP value = R_UnwindProtect(digest_body, &c, digest_cleanup, &c, token);
     UNPROTECT(1);
+    return value;
+}
+
+/* digest's serialize = FALSE (`file` FALSE: the bytes of a raw vector, or
+   of a string as digest's C code reads it, CHAR(asChar(object)), up to
+   its NUL) and file = TRUE (`object` the path). No R code runs while the
+   handle lives: it is freed before any error is raised or value made. */
+SEXP lowmem_digest_data(SEXP object, SEXP algo, SEXP file, SEXP skip, SEXP length, SEXP seed, SEXP raw)
+{
+    int in_file = Rf_asLogical(file) == TRUE;
+    int n_skip = Rf_asInteger(skip);
+    const char *text = NULL;
+    const unsigned char *bytes = NULL;
+    size_t len = 0;
+    if (TYPEOF(object) == RAWSXP && !in_file) {
+        bytes = RAW(object);
+        len = (size_t) XLENGTH(object);
+    } else {
+        if (!Rf_isString(object) && !(TYPEOF(object) == RAWSXP))
+            lm_raise(LM_KIND_ARGUMENT, "`object` must be a string or a raw vector.");
+        text = CHAR(Rf_asChar(object));
+        len = strlen(text);
+    }
+    /* digest skips in memory by offset, in a file by fseek(). */
+    DigestStream *d = lowmem_digest_new(Rf_asInteger(algo), Rf_asInteger(seed), in_file ? 0 : n_skip,
+                                        0, Rf_asInteger(length));
+    if (d == NULL) lm_raise(LM_KIND_UNSUPPORTED, "unsupported hash algorithm");
+    char msg[1024] = "";
+    int why = 0;
+    lm_status status = in_file
+        ? lowmem_digest_file(d, text, len, n_skip, msg, sizeof msg, &why)
+        : lowmem_digest_bytes(d, bytes != NULL ? bytes : (const unsigned char *) text, len);
+    unsigned char hash[160];
+    int is_raw = 0;
+    ptrdiff_t n = status == LM_DONE
+        ? lowmem_digest_result(d, Rf_asInteger(raw) != 0, hash, sizeof hash, &is_raw) : -1;
+    lowmem_digest_free(d);
+    if (status != LM_DONE) {
+        if (why == 1 || why == 2) lm_raise(LM_KIND_IO, msg);
+        lm_raise(LM_KIND_INTERNAL, why == 3 ? msg : "internal error: the hash failed");
+    }
+    if (n < 0) lm_raise(LM_KIND_INTERNAL, "internal error: no hash");
+    if (!is_raw) return Rf_ScalarString(Rf_mkCharLen((const char *) hash, (int) n));
+    SEXP value = Rf_allocVector(RAWSXP, (R_xlen_t) n);
+    memcpy(RAW(value), hash, (size_t) n);
     return value;
 }
 
@@ -202,6 +247,7 @@ static const R_CallMethodDef call_methods[] = {
     {"lowmem_tap_mode", (DL_FUNC) &wrap__lowmem_tap_mode, 1},
     {"lowmem_test_interrupt_at", (DL_FUNC) &lowmem_test_interrupt_at, 1},
     {"lowmem_digest", (DL_FUNC) &lowmem_digest, 10},
+    {"lowmem_digest_data", (DL_FUNC) &lowmem_digest_data, 7},
     {NULL, NULL, 0}
 };
 

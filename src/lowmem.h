@@ -145,7 +145,8 @@ typedef struct DigestStream DigestStream;
 
 /* A hash in the making, for digest's algorithm code `algo` (digest's
    algo_int: 1 md5, 2 sha1, 3 crc32, 4 sha256, 5 sha512, 6 xxhash32,
-   7 xxhash64, 8 murmur32, 10 blake3) and `seed`: the first `skip` bytes of
+   7 xxhash64, 8 murmur32, 9 spookyhash, 10 blake3, 11 crc32c, 12 xxh3_64, 13 xxh3_128)
+   and `seed`: the first `skip` bytes of
    the stream are not hashed (none if skip <= 0) or, if `ascii_header`,
    the ASCII header up to its fourth newline; then at most `length` bytes
    (all if length < 0). NULL for an unknown algorithm. */
@@ -159,5 +160,13 @@ lm_status lowmem_native_begin_digest(NativeJob *job, lm_format format, DigestStr
    in `size` bytes. */
 ptrdiff_t lowmem_digest_result(DigestStream *d, int raw, unsigned char *out, size_t size, int *is_raw);
 void lowmem_digest_free(DigestStream *d);
+/* digest's serialize = FALSE: `len` bytes into the hash, windowed by its
+   skip and length (DONE, or FAILED for a dead handle). */
+lm_status lowmem_digest_bytes(DigestStream *d, const unsigned char *bytes, size_t len);
+/* digest's file = TRUE: the file at `path` (`path_len` bytes), from byte
+   `skip` on, read in chunks (the handle made with no skip). FAILED with a
+   message in `msg` and `*why` 1 (cannot open), 2 (read error), 3 (other). */
+lm_status lowmem_digest_file(DigestStream *d, const char *path, size_t path_len, int skip,
+                             char *msg, size_t msg_size, int *why);
 
 #endif

@@ -6,17 +6,22 @@
 //! [`Digester`] drops the skipped prefix, stops at the length, and feeds
 //! the rest to the algorithm's streaming state. Every algorithm here gives
 //! the same result in pieces as at once, which is what lets a stream be
-//! hashed without its copy (digest's `spookyhash` has its own streaming
-//! rule and is not here).
+//! hashed without its copy (SpookyHash V2 too, see [`spooky`]; digest's
+//! skip rule for it is R/digest.R's). The same window, fed from memory or a
+//! file, is digest's `serialize = FALSE` and `file = TRUE`.
 //!
 //! The output follows digest's C code: lowercase hex of the digest bytes
-//! (md5, sha1, sha256, sha512, blake3), or of a number printed with `%08x`
-//! / `%016llx` (crc32, xxhash32, xxhash64, murmur32). With `raw = TRUE`,
-//! the digest bytes, and since digest 0.6.38 the number's bytes, most
-//! significant first (the hex text's order); digest up to 0.6.37 ignored
-//! `raw` for the numbers.
+//! (md5, sha1, sha256, sha512, blake3; spookyhash's two halves, each
+//! little-endian), or of a number printed with `%08x`
+//! / `%016llx` (crc32, xxhash32, xxhash64, murmur32, crc32c, xxh3_64), or
+//! xxh3_128's two halves, high first. With `raw = TRUE`, the digest bytes,
+//! and since digest 0.6.38 the number's bytes, most significant first (the
+//! hex text's order; xxh3_128's canonical form); digest up to 0.6.37
+//! ignored `raw` for the numbers (R/digest.R asks for the text then).
 
+pub mod crc32c;
 pub mod murmur;
+pub mod spooky;
 
 use std::fmt::Write as _;
 
@@ -33,7 +38,11 @@ pub enum Algo {
     Xxhash32,
     Xxhash64,
     Murmur32,
+    Spookyhash,
     Blake3,
+    Crc32c,
+    Xxh3_64,
+    Xxh3_128,
 }
 
 impl Algo {
@@ -47,7 +56,11 @@ impl Algo {
             6 => Algo::Xxhash32,
             7 => Algo::Xxhash64,
             8 => Algo::Murmur32,
+            9 => Algo::Spookyhash,
             10 => Algo::Blake3,
+            11 => Algo::Crc32c,
+            12 => Algo::Xxh3_64,
+            13 => Algo::Xxh3_128,
             _ => return None,
         })
     }
@@ -64,6 +77,10 @@ enum State {
     Xxhash64(xxhash_rust::xxh64::Xxh64),
     Murmur32(murmur::Murmur32),
     Blake3(Box<blake3::Hasher>),
+    Crc32c(crc32c::Crc32c),
+    Spooky(Box<spooky::Spooky>),
+    /// XXH3, 64 or 128 bits (the same state; `true`: 128).
+    Xxh3(Box<xxhash_rust::xxh3::Xxh3>, bool),
 }
 
 /// A finished hash: digest bytes, or a number digest prints in hex.
@@ -93,7 +110,7 @@ impl Hash {
 impl State {
     /// digest's C code takes the seed as an `int` and passes it to
     /// functions that take an unsigned one: converted modulo 2^32 (or 2^64
-    /// for XXH64's `unsigned long long`), a negative seed sign-extended.
+    /// for XXH64's and XXH3's 64-bit seeds), a negative seed sign-extended.
     fn new(algo: Algo, seed: i32) -> State {
         match algo {
             Algo::Md5 => State::Md5(md5::Md5::new()),
@@ -105,6 +122,13 @@ impl State {
             Algo::Xxhash64 => State::Xxhash64(xxhash_rust::xxh64::Xxh64::new(i64::from(seed) as u64)),
             Algo::Murmur32 => State::Murmur32(murmur::Murmur32::new(seed as u32)),
             Algo::Blake3 => State::Blake3(Box::new(blake3::Hasher::new())),
+            Algo::Crc32c => State::Crc32c(crc32c::Crc32c::new()),
+            // digest seeds it with 0 and 0, whatever `seed` is.
+            Algo::Spookyhash => State::Spooky(Box::new(spooky::Spooky::new(0, 0))),
+            Algo::Xxh3_64 | Algo::Xxh3_128 => State::Xxh3(
+                Box::new(xxhash_rust::xxh3::Xxh3::with_seed(i64::from(seed) as u64)),
+                algo == Algo::Xxh3_128,
+            ),
         }
     }
 
@@ -121,6 +145,9 @@ impl State {
             State::Blake3(h) => {
                 h.update(bytes);
             }
+            State::Crc32c(h) => h.update(bytes),
+            State::Spooky(h) => h.update(bytes),
+            State::Xxh3(h, _) => h.update(bytes),
         }
     }
 
@@ -135,6 +162,12 @@ impl State {
             State::Xxhash64(h) => Hash::Number(h.digest(), 16),
             State::Murmur32(h) => Hash::Number(u64::from(h.finish()), 8),
             State::Blake3(h) => Hash::Bytes(h.finalize().as_bytes().to_vec()),
+            State::Crc32c(h) => Hash::Number(u64::from(h.finish()), 8),
+            State::Spooky(h) => Hash::Bytes(h.bytes()),
+            State::Xxh3(h, false) => Hash::Number(h.digest(), 16),
+            // XXH128_canonicalFromHash: big-endian, high half first; digest's
+            // text prints the high half, then the low one.
+            State::Xxh3(h, true) => Hash::Bytes(h.digest128().to_be_bytes().to_vec()),
         }
     }
 }
@@ -262,6 +295,40 @@ mod tests {
             "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
         );
         assert_eq!(hex(Algo::Crc32, 0, all, None, &[b""]), "00000000", "zero-padded as %08x");
+        assert_eq!(hex(Algo::Crc32c, 0, all, None, &[b"1234", b"56789"]), "e3069283");
+    }
+
+    /// XXH3's values from xxHash's own sanity test (tests/sanity_test_vectors.h:
+    /// its generated buffer, lengths 0, 1 and 6, seeds 0 and PRIME64),
+    /// streamed in pieces.
+    #[test]
+    fn xxh3_matches_the_reference_vectors() {
+        const PRIME32: u64 = 2_654_435_761;
+        const PRIME64: u64 = 11_400_714_785_074_694_797;
+        let mut buffer = vec![0u8; 2367];
+        let mut gen = PRIME32;
+        for b in buffer.iter_mut() {
+            *b = (gen >> 56) as u8;
+            gen = gen.wrapping_mul(PRIME64);
+        }
+        let one_shot = |n: usize, seed: u64| xxhash_rust::xxh3::xxh3_64_with_seed(&buffer[..n], seed);
+        assert_eq!(one_shot(0, 0), 0x2D06_8005_38D3_94C2);
+        assert_eq!(one_shot(0, PRIME64), 0xA8A6_B918_B2F0_364A);
+        assert_eq!(one_shot(1, 0), 0xC44B_DFF4_074E_ECDB);
+        assert_eq!(one_shot(6, 0), 0x27B5_6A84_CD2D_7325);
+        let long128 = xxhash_rust::xxh3::xxh3_128_with_seed(&buffer[..0], 0);
+        assert_eq!(long128, 0x99AA_06D3_0147_98D8_6001_C324_468D_497F);
+        for (n, seed) in [(0, 0i32), (1, 0), (6, 0), (240, 0), (241, 7), (1025, -3), (2367, 0)] {
+            let pieces: Vec<&[u8]> = buffer[..n].chunks(97).collect();
+            let s = i64::from(seed) as u64;
+            let want64 = format!("{:016x}", xxhash_rust::xxh3::xxh3_64_with_seed(&buffer[..n], s));
+            assert_eq!(hex(Algo::Xxh3_64, seed, Skip::Bytes(0), None, &pieces), want64, "{n} {seed}");
+            let want128 = format!("{:032x}", xxhash_rust::xxh3::xxh3_128_with_seed(&buffer[..n], s));
+            assert_eq!(hex(Algo::Xxh3_128, seed, Skip::Bytes(0), None, &pieces), want128, "{n} {seed}");
+        }
+        let mut d = Digester::new(Algo::Xxh3_128, 0, Skip::Bytes(0), None);
+        let raw = d.finish().unwrap().output(true).unwrap();
+        assert_eq!(raw[..2], [0x99, 0xAA], "canonical: big-endian, high half first");
     }
 
     #[test]
