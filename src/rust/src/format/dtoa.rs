@@ -38,6 +38,13 @@
 //! Callers handle the non-finite values (R writes `NA`, `NaN`, `Inf`,
 //! `-Inf` itself); given one, these functions write Rust's `NaN`/`inf`
 //! texts, never C's.
+//!
+//! So the native writer writes the ASCII formats only where their texts
+//! were checked against the C library R uses: glibc (Linux). Elsewhere
+//! ([`platform_refusal`]) R's own writer writes them, byte for byte base R's
+//! by construction: on Windows for the reason above; on macOS and other C
+//! libraries because their `%a` (subnormals) and, unmeasured, their `%.16g`
+//! ties may differ from glibc's.
 
 use std::fmt::Write as _;
 
@@ -83,6 +90,21 @@ fn write_u64(mut n: u64, out: &mut [u8]) -> usize {
 
 /// Writes `value` as C's `printf("%.16g", value)` at the start of `out`
 /// (no newline); returns the number of bytes. `value` must be finite.
+/// Why R's writer, not the native writer, writes the ASCII formats on this
+/// platform; `None` where R's printf is glibc's, whose texts this module
+/// writes (see the module's documentation).
+pub fn platform_refusal() -> Option<&'static str> {
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        None
+    } else if cfg!(windows) {
+        Some("doubles in the ASCII formats: R for Windows writes them with its own printf (trio), which the native writer does not reproduce")
+    } else {
+        Some(
+            "doubles in the ASCII formats: this platform's printf is not glibc's, whose texts the native writer writes",
+        )
+    }
+}
+
 pub fn percent_16g(value: f64, out: &mut [u8; MAX_LEN]) -> usize {
     let mut len = 0;
     if value.is_sign_negative() {
@@ -215,6 +237,15 @@ pub fn percent_a(value: f64, out: &mut [u8; MAX_LEN]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_native_writer_writes_ascii_only_where_r_uses_glibc() {
+        let glibc = cfg!(all(target_os = "linux", target_env = "gnu"));
+        assert_eq!(platform_refusal().is_none(), glibc);
+        if cfg!(windows) {
+            assert!(platform_refusal().unwrap().contains("trio"));
+        }
+    }
 
     fn g(v: f64) -> String {
         let mut buf = [0u8; MAX_LEN];
