@@ -1,7 +1,7 @@
-# The measurements of notes/flags-on-r46.md: one case per fresh Rscript.
+# The measurements of inst/notes/flags-on-r46.md: one case per fresh Rscript.
 #
-#   Rscript notes/flags-on-r46-bench.R             # the driver: every case, 3 runs each, medians
-#   Rscript notes/flags-on-r46-bench.R OBJECT METHOD TAP   # one case: prints its elapsed seconds
+#   Rscript inst/notes/flags-on-r46-bench.R             # the driver: every case, 3 runs each, medians
+#   Rscript inst/notes/flags-on-r46-bench.R OBJECT METHOD TAP   # one case: prints its elapsed seconds
 #
 # OBJECT is one of inst/bench/cases.R's objects (seed_df, strings_df,
 # mixed_df); METHOD base_raw, lowmem_raw, base_size or lowmem_size; TAP
@@ -29,7 +29,7 @@ cases <- cases[!(cases$method == "base_raw" & cases$tap == "auto"), ]
 rscript <- file.path(R.home("bin"), "Rscript")
 cases$seconds <- vapply(seq_len(nrow(cases)), function(i) {
   runs <- vapply(1:3, function(r) {
-    as.numeric(system2(rscript, c("notes/flags-on-r46-bench.R", cases$object[[i]], cases$method[[i]],
+    as.numeric(system2(rscript, c("inst/notes/flags-on-r46-bench.R", cases$object[[i]], cases$method[[i]],
                                   cases$tap[[i]]), stdout = TRUE))
   }, numeric(1))
   median(runs)
