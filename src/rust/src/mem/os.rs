@@ -230,14 +230,40 @@ mod tests {
             block[i] = 1;
         }
         let during = usage().unwrap();
-        assert!(during.resident >= before.resident + (48 << 20), "{before:?} {during:?}");
         drop(block);
         let after = usage().unwrap();
-        assert!(after.peak >= during.resident, "{during:?} {after:?}");
+        // Wine fills these counters from its own approximations (seen: the
+        // working set falling while 64 MiB were touched); Windows and
+        // macOS count the pages themselves.
+        if !under_wine() {
+            assert!(during.resident >= before.resident + (48 << 20), "{before:?} {during:?}");
+            assert!(after.peak >= during.resident, "{during:?} {after:?}");
+        }
+        assert!(during.resident > 0 && during.peak >= during.resident, "{during:?}");
         let status = read_status().unwrap();
         assert!(status.threads >= 1, "{status:?}");
         assert!(reset_peak().unwrap_err().to_string().contains("no reset"));
         let mut reader = UsageReader;
         assert!(reader.rss().unwrap() > 0);
+    }
+
+    /// Whether this is wine, whose ntdll exports `wine_get_version`.
+    #[cfg(windows)]
+    fn under_wine() -> bool {
+        #[link(name = "kernel32")]
+        extern "system" {
+            fn GetModuleHandleA(name: *const u8) -> *mut std::ffi::c_void;
+            fn GetProcAddress(module: *mut std::ffi::c_void, name: *const u8) -> *mut std::ffi::c_void;
+        }
+        // SAFETY: NUL-terminated names; the module handle is not freed.
+        unsafe {
+            let ntdll = GetModuleHandleA(b"ntdll.dll\0".as_ptr());
+            !ntdll.is_null() && !GetProcAddress(ntdll, b"wine_get_version\0".as_ptr()).is_null()
+        }
+    }
+
+    #[cfg(not(windows))]
+    fn under_wine() -> bool {
+        false
     }
 }

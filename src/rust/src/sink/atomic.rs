@@ -281,7 +281,8 @@ mod tests {
         let dir = scratch("collision");
         fs::write(dir.join(".lowmem-stale.tmp"), b"left by a killed process").unwrap();
         let mut drawn = vec![".lowmem-fresh.tmp", ".lowmem-stale.tmp"];
-        let (path, _file) = create_temp(&dir, || drawn.pop().unwrap().into()).unwrap();
+        let (path, file) = create_temp(&dir, || drawn.pop().unwrap().into()).unwrap();
+        drop(file); // Windows removes no open file
         assert_eq!(path, dir.join(".lowmem-fresh.tmp"));
         assert!(drawn.is_empty());
         // Only ever the same name: an error after a bounded number of tries.
