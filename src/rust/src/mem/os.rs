@@ -252,13 +252,13 @@ mod tests {
     fn under_wine() -> bool {
         #[link(name = "kernel32")]
         extern "system" {
-            fn GetModuleHandleA(name: *const u8) -> *mut std::ffi::c_void;
-            fn GetProcAddress(module: *mut std::ffi::c_void, name: *const u8) -> *mut std::ffi::c_void;
+            fn GetModuleHandleA(name: *const std::ffi::c_char) -> *mut std::ffi::c_void;
+            fn GetProcAddress(module: *mut std::ffi::c_void, name: *const std::ffi::c_char) -> *mut std::ffi::c_void;
         }
         // SAFETY: NUL-terminated names; the module handle is not freed.
         unsafe {
-            let ntdll = GetModuleHandleA(b"ntdll.dll\0".as_ptr());
-            !ntdll.is_null() && !GetProcAddress(ntdll, b"wine_get_version\0".as_ptr()).is_null()
+            let ntdll = GetModuleHandleA(c"ntdll.dll".as_ptr());
+            !ntdll.is_null() && !GetProcAddress(ntdll, c"wine_get_version".as_ptr()).is_null()
         }
     }
 
