@@ -223,7 +223,7 @@ EOF
 }
 step win-test-wine win_test
 grep -E "^test result:" "$LOGS/win-test-wine.log" | sed 's/^/    /'
-w_pass=$(grep -Eo "test result: [a-z]+\. [0-9]+ passed" "$LOGS/win-test-wine.log" | awk '{s+=$4} END {print s+0}')
+w_pass=$(grep -Eo "test result: [A-Za-z]+\. [0-9]+ passed" "$LOGS/win-test-wine.log" | awk '{s+=$4} END {print s+0}')
 w_fail=$(grep -Eo "[0-9]+ failed" "$LOGS/win-test-wine.log" | awk '{s+=$1} END {print s+0}')
 grep -E "^test .* FAILED$|panicked" "$LOGS/win-test-wine.log" | head -n 20 | sed 's/^/    /'
 
