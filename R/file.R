@@ -210,6 +210,11 @@ native_path <- function(path) {
     abort("translating strings with \"bytes\" encoding is not allowed",
           class = "lowmem_error_argument")
   }
+  # Windows: paths are UTF-16; C hands Rust UTF-8 (src/entrypoint.c), which
+  # holds any name, whatever the code page.
+  if (.Platform$OS.type == "windows") {
+    return(enc2utf8(path))
+  }
   native <- iconv(path, encoding, "")
   if (is.na(native)) {
     abort(sprintf("unable to translate '%s' to native encoding", enc2native(path)),

@@ -22,9 +22,11 @@ the$hwm_lost <- 0
 #' nothing, however short. Where the reset is not possible (a read-only
 #' `/proc`, a kernel or sandbox that ignores it), the RSS is sampled every
 #' millisecond by a background thread as in [mem_timeline()]
-#' (`method = "sampled"`), which can miss a peak shorter than that. Where
-#' neither works (no `/proc`: not Linux), the memory fields are `NA` and
-#' `method` is `NA`. `reason` says why a fallback was taken.
+#' (`method = "sampled"`), which can miss a peak shorter than that. macOS
+#' (`task_info()`'s `resident_size_max`) and Windows (the working set's
+#' `PeakWorkingSetSize`) keep a peak but offer no reset, so there the RSS
+#' is always sampled. Where neither works, the memory fields are `NA`
+#' and `method` is `NA`. `reason` says why a fallback was taken.
 #'
 #' The reset affects the whole process: anything else that reads `VmHWM`
 #' (a benchmark script, say) sees the peak since the last `mem_peak()`.

@@ -116,6 +116,14 @@ SEXP lowmem_serialize_conn(SEXP object, SEXP con, SEXP text, SEXP type, SEXP ver
     return stream(&a, &d, &out);
 }
 
+/* A path as Rust takes it (src/rust/src/ffi/mod.rs, c_path): on Unix the
+   bytes of the native encoding, on Windows (whose paths are UTF-16) UTF-8. */
+#ifdef _WIN32
+#define lm_path_chars Rf_translateCharUTF8
+#else
+#define lm_path_chars Rf_translateChar
+#endif
+
 SEXP lowmem_serialize_file(SEXP object, SEXP path, SEXP codec, SEXP level,
                            SEXP type, SEXP version, SEXP refhook,
                            SEXP chunk_size, SEXP progress)
@@ -123,7 +131,7 @@ SEXP lowmem_serialize_file(SEXP object, SEXP path, SEXP codec, SEXP level,
     lm_args a = args_of(object, type, version, refhook);
     if (!Rf_isString(path) || XLENGTH(path) != 1 || STRING_ELT(path, 0) == NA_STRING)
         lm_raise(LM_KIND_ARGUMENT, "`path` must be a single file path.");
-    lm_dest d = {Rf_translateChar(STRING_ELT(path, 0)), Rf_asInteger(codec), Rf_asInteger(level),
+    lm_dest d = {lm_path_chars(STRING_ELT(path, 0)), Rf_asInteger(codec), Rf_asInteger(level),
                  chunk_of(chunk_size)};
     lm_output out = output_of(R_NilValue, 0, d.chunk, progress, refhook);
     return stream(&a, &d, &out);

@@ -30,6 +30,9 @@ run host bash -c 'echo "$(R --version | head -n1)"; bash tools/test.sh'
 for suite in "${suites[@]}"; do
   run "$suite" bash tools/chroot.sh "$suite"
 done
+# Windows and macOS: cross-built and checked from here, Windows' unit tests
+# under wine (tools/cross-check.sh; notes/platforms.md says what that proves).
+run cross bash tools/cross-check.sh
 
 echo "=== every R"
 printf '%s\n' "${summary[@]}"

@@ -82,18 +82,27 @@ pub unsafe fn copy_message(message: &str, out: *mut c_char, size: usize) {
     }
 }
 
-/// A path from C: `None` for a null pointer.
+/// A path from C: `None` for a null pointer (or, on Windows, bytes that
+/// are not UTF-8).
+///
+/// On Unix a path is bytes, and C passes the native encoding's
+/// (`Rf_translateChar`); on Windows a path is UTF-16, and C passes UTF-8
+/// (`Rf_translateCharUTF8`, src/entrypoint.c), which std converts.
 ///
 /// # Safety
-/// `path` is null or a NUL-terminated string (bytes of a Unix path) that
-/// outlives the returned reference.
+/// `path` is null or a NUL-terminated string that outlives the returned
+/// reference.
 pub(crate) unsafe fn c_path<'a>(path: *const c_char) -> Option<&'a std::path::Path> {
     if path.is_null() {
         return None;
     }
     // SAFETY: see the function's contract.
     let bytes = unsafe { std::ffi::CStr::from_ptr(path) }.to_bytes();
-    Some(std::path::Path::new(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(bytes)))
+    #[cfg(unix)]
+    let os = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(bytes);
+    #[cfg(not(unix))]
+    let os = std::ffi::OsStr::new(std::str::from_utf8(bytes).ok()?);
+    Some(std::path::Path::new(os))
 }
 
 /// A buffer C lends for the life of a handle.
@@ -139,5 +148,14 @@ mod tests {
     fn a_panic_becomes_an_internal_error() {
         let e = guard::<()>(|| panic!("boom")).unwrap_err();
         assert!(matches!(e, Error::Internal(ref m) if m == "boom"), "{e}");
+    }
+
+    #[test]
+    fn a_path_from_c() {
+        assert!(unsafe { c_path(std::ptr::null()) }.is_none());
+        let utf8 = std::ffi::CString::new("dir/caf\u{e9}.rds").unwrap();
+        let path = unsafe { c_path(utf8.as_ptr()) }.unwrap();
+        assert_eq!(path.to_str(), Some("dir/caf\u{e9}.rds"));
+        assert_eq!(path.file_name().unwrap(), "caf\u{e9}.rds");
     }
 }

@@ -341,8 +341,10 @@ mod tests {
     }
 
     /// A splitmix64 stream: reproducible, no crate.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     struct SplitMix(u64);
 
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     impl SplitMix {
         fn next(&mut self) -> u64 {
             self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -358,6 +360,7 @@ mod tests {
     /// for a k of up to 17 digits and j from 0 to 22, the values data
     /// round-trips through text give, ties at the 17th digit among them) and
     /// `n` integers below 2^64 (around the integral fast path's limit).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     fn sample(n: usize) -> Vec<f64> {
         let mut rng = SplitMix(20_261_208);
         let mut out = Vec::with_capacity(3 * n);

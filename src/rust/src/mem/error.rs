@@ -17,6 +17,15 @@ pub enum MemError {
         source: std::io::Error,
     },
 
+    /// A system call that reads the process's memory failed (macOS, Windows).
+    #[error("{call} failed: {what}")]
+    Os { call: &'static str, what: String },
+
+    /// The peak resident size cannot be reset on this system (macOS,
+    /// Windows): `mem_peak()` samples instead and gives this as its reason.
+    #[error("the peak resident size cannot be reset: {0}")]
+    NoReset(&'static str),
+
     /// A /proc file did not have the expected layout.
     #[error("cannot parse {path}: {what}")]
     Parse { path: &'static str, what: String },

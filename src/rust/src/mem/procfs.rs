@@ -8,9 +8,11 @@
 //!   (Linux >= 4.0, Documentation/admin-guide/mm/soft-dirty.rst and proc.rst).
 //!
 //! The parsers are plain functions on text, tested below on sample files.
+//! Elsewhere (macOS, Windows) `read_status` and `reset_peak` are those of
+//! [`super::os`].
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 
 use super::error::{MemError, Result};
 
@@ -77,7 +79,12 @@ fn parse_number(key: &str, number: &str) -> Result<u64> {
     number.parse().map_err(|_| MemError::Parse { path: STATUS, what: format!("{key} {number:?} is not a number") })
 }
 
+/// Where there is no /proc: the same readings from the system's own calls.
+#[cfg(not(target_os = "linux"))]
+pub use super::os::{read_status, reset_peak};
+
 /// Reads and parses /proc/self/status.
+#[cfg(target_os = "linux")]
 pub fn read_status() -> Result<Status> {
     let text =
         std::fs::read_to_string(STATUS).map_err(|source| MemError::Proc { action: "read", path: STATUS, source })?;
@@ -86,11 +93,14 @@ pub fn read_status() -> Result<Status> {
 
 /// How far VmHWM may lie above VmRSS right after a reset: RSS may move a
 /// little between the write and the read that follows it.
+#[cfg(target_os = "linux")]
 const RESET_SLACK: u64 = 1 << 20;
 
 /// Resets VmHWM to the current VmRSS and checks that the reset took effect;
 /// returns the status read right after it.
+#[cfg(target_os = "linux")]
 pub fn reset_peak() -> Result<Status> {
+    use std::io::Write;
     let write = |source| MemError::Proc { action: "write", path: CLEAR_REFS, source };
     let mut file = File::options().write(true).open(CLEAR_REFS).map_err(write)?;
     file.write_all(b"5").map_err(write)?;
@@ -146,13 +156,10 @@ pub(crate) mod tests {
         VmHWM:\t  443212 kB\nVmRSS:\t  431004 kB\nRssAnon:\t  420000 kB\n\
         VmSwap:\t       0 kB\nThreads:\t2\nSigQ:\t0/63499\n";
 
-    /// The page size, for tests only (the package gets it from C's sysconf).
+    /// The page size, for tests only.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) fn page_size() -> u64 {
-        extern "C" {
-            fn getpagesize() -> std::ffi::c_int;
-        }
-        // SAFETY: getpagesize() takes nothing and only returns a number.
-        u64::try_from(unsafe { getpagesize() }).unwrap()
+        crate::mem::timeline::page_size() as u64
     }
 
     #[test]

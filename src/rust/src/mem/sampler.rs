@@ -31,6 +31,13 @@ impl RssSource for StatmReader {
     }
 }
 
+#[cfg(not(target_os = "linux"))]
+impl RssSource for super::os::UsageReader {
+    fn rss(&mut self) -> Result<u64> {
+        super::os::UsageReader::rss(self)
+    }
+}
+
 /// Intervals are capped at a year, so that tick times cannot overflow.
 const MAX_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
 

@@ -9,8 +9,17 @@
 //! The temporary name is `.lowmem-` and ten random letters and digits, then
 //! `.tmp`: short, so that any name the directory takes can be the target's,
 //! and created exclusively, another name being drawn if it exists (a file
-//! left by a process killed mid-write blocks nothing). A file that is
-//! replaced passes on its mode, owner and group to its successor.
+//! left by a process killed mid-write blocks nothing); the letters come
+//! from the OS's random generator (the `getrandom` crate: getrandom(2) on
+//! Linux, getentropy on macOS, ProcessPrng on Windows). On Unix a file that
+//! is replaced passes on its mode, owner and group to its successor; on
+//! Windows, which has no POSIX owner (a new file takes its directory's
+//! inherited access rules), its read-only attribute.
+//!
+//! On Windows the rename is `MoveFileEx` with replacement (std's
+//! `fs::rename`), which fails while another process holds the target open
+//! without sharing it for deletion (R's own connections do): the error says
+//! so, and the target and its directory are left as they were.
 //!
 //! Which paths are written so is for [`super::target`] to say; `dest` is
 //! the target with symbolic links followed (the link stays, the file it
@@ -19,8 +28,6 @@
 use std::ffi::OsString;
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -82,6 +89,7 @@ impl AtomicFile {
             // A mount point (a bind-mounted file) cannot be renamed over:
             // write it in place, as saveRDS() would have; the complete
             // temporary file is the source, and is removed on drop.
+            #[cfg(unix)]
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
                 return copy_into(&self.temp, &self.target).map_err(io_err);
             }
@@ -89,12 +97,15 @@ impl AtomicFile {
             // that `super::target` did not see as such: written in place
             // the same way (the temporary file, which cannot be removed
             // there, is emptied on drop).
+            #[cfg(unix)]
             Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
                 return copy_into(&self.temp, &self.target).map_err(io_err);
             }
-            Err(e) => return Err(io_err(e)),
+            Err(e) => return Err(io_err(rename_error(e))),
         }
         // Make the rename itself durable; a failure here does not undo it.
+        // (Windows opens no directory as a file; NTFS journals the rename.)
+        #[cfg(unix)]
         if let Some(dir) = self.dest.parent().filter(|d| !d.as_os_str().is_empty()) {
             if let Ok(d) = File::open(dir) {
                 let _ = d.sync_all();
@@ -115,6 +126,20 @@ impl Drop for AtomicFile {
             let _ = OpenOptions::new().write(true).truncate(true).open(&self.temp);
         }
     }
+}
+
+/// The error of a failed rename over the target, explained where the OS's
+/// own words would not say why: on Windows a target another process holds
+/// open cannot be replaced (ERROR_ACCESS_DENIED or ERROR_SHARING_VIOLATION).
+fn rename_error(e: io::Error) -> io::Error {
+    #[cfg(windows)]
+    if matches!(e.raw_os_error(), Some(5) | Some(32)) {
+        return io::Error::new(
+            e.kind(),
+            format!("{e}; Windows cannot replace a file that another process (or R connection) holds open"),
+        );
+    }
+    e
 }
 
 /// Creates a new file in `dir` under the first name from `names` that does
@@ -148,12 +173,11 @@ fn temp_name() -> OsString {
     name.into()
 }
 
-/// 64 random bits: from the kernel, or else (no getrandom(), no
-/// /dev/urandom) mixed from the time, the process ID and a counter.
+/// 64 random bits: from the OS, or else (a sandbox that refuses it) mixed
+/// from the time, the process ID and a counter.
 fn random_u64() -> u64 {
-    let mut buf = [0u8; 8];
-    if fill_random(&mut buf) {
-        return u64::from_ne_bytes(buf);
+    if let Ok(bits) = getrandom::u64() {
+        return bits;
     }
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos =
@@ -166,22 +190,12 @@ fn random_u64() -> u64 {
     z ^ (z >> 31)
 }
 
-fn fill_random(buf: &mut [u8]) -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: writes at most `buf.len()` bytes into `buf`.
-        let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), libc::GRND_NONBLOCK) };
-        if n == buf.len() as isize {
-            return true;
-        }
-    }
-    use std::io::Read;
-    File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf)).is_ok()
-}
-
 /// Gives `file` the owner and group of `meta`; false if that is not
 /// allowed (the process is neither root nor the owner and in the group).
+#[cfg(unix)]
 fn keep_owner(file: &File, meta: &Metadata) -> bool {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
     if let Ok(own) = file.metadata() {
         if own.uid() == meta.uid() && own.gid() == meta.gid() {
             return true;
@@ -191,6 +205,14 @@ fn keep_owner(file: &File, meta: &Metadata) -> bool {
     unsafe { libc::fchown(file.as_raw_fd(), meta.uid(), meta.gid()) == 0 }
 }
 
+/// Windows has no POSIX owner and group to keep: a new file's access rules
+/// are inherited from its directory, as they are for `saveRDS()`'s file.
+#[cfg(not(unix))]
+fn keep_owner(_file: &File, _meta: &Metadata) -> bool {
+    true
+}
+
+#[cfg(unix)]
 /// Writes the content of `from` into the file at `to`, in place: what an
 /// open of `to` for writing reaches is truncated and filled, then synced.
 fn copy_into(from: &Path, to: &Path) -> io::Result<()> {
@@ -287,7 +309,8 @@ mod tests {
         let dir = scratch("collision");
         fs::write(dir.join(".lowmem-stale.tmp"), b"left by a killed process").unwrap();
         let mut drawn = vec![".lowmem-fresh.tmp", ".lowmem-stale.tmp"];
-        let (path, _file) = create_temp(&dir, || drawn.pop().unwrap().into()).map_err(|(_, e)| e).unwrap();
+        let (path, file) = create_temp(&dir, || drawn.pop().unwrap().into()).map_err(|(_, e)| e).unwrap();
+        drop(file); // Windows removes no open file
         assert_eq!(path, dir.join(".lowmem-fresh.tmp"));
         assert!(drawn.is_empty());
         // Only ever the same name: an error after a bounded number of tries.
@@ -311,14 +334,17 @@ mod tests {
     }
 
     /// Unmounts on drop, also when a test fails.
+    #[cfg(target_os = "linux")]
     struct Mounted(PathBuf);
 
+    #[cfg(target_os = "linux")]
     impl Drop for Mounted {
         fn drop(&mut self) {
             let _ = std::process::Command::new("umount").arg(&self.0).status();
         }
     }
 
+    #[cfg(target_os = "linux")] // bind mounts
     #[test]
     fn a_mount_point_that_cannot_be_renamed_over_is_written_in_place() {
         let dir = scratch("ebusy");
@@ -346,6 +372,7 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[cfg(target_os = "linux")] // chattr
     #[test]
     fn a_rename_refused_by_an_append_only_directory_is_written_in_place() {
         let dir = scratch("append-only");
@@ -376,9 +403,10 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[cfg(unix)] // POSIX modes and owners
     #[test]
     fn mode_owner_and_group_pass_on() {
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let dir = scratch("owner");
         let target = dir.join("out.rds");
         fs::write(&target, b"old").unwrap();
@@ -395,6 +423,42 @@ mod tests {
         if root {
             assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
         }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A target another handle holds open: Unix replaces it (the open file
+    /// lives on, unnamed); Windows refuses while the handle does not share
+    /// deletion, and then the error says why and nothing changes.
+    #[test]
+    fn a_target_held_open() {
+        let dir = scratch("held");
+        let target = dir.join("out.rds");
+        fs::write(&target, b"old").unwrap();
+        #[cfg(windows)]
+        let held = {
+            use std::os::windows::fs::OpenOptionsExt;
+            // FILE_SHARE_READ only, as the C runtime's fopen() shares.
+            OpenOptions::new().read(true).share_mode(1).open(&target).unwrap()
+        };
+        #[cfg(not(windows))]
+        let held = File::open(&target).unwrap();
+        let (atomic, mut file) = create(&target).unwrap();
+        file.write_all(b"new").unwrap();
+        let result = atomic.commit(file);
+        #[cfg(windows)]
+        {
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains("holds open") && err.contains("out.rds"), "{err}");
+            drop(held);
+            assert_eq!(fs::read(&target).unwrap(), b"old");
+        }
+        #[cfg(not(windows))]
+        {
+            result.unwrap();
+            drop(held);
+            assert_eq!(fs::read(&target).unwrap(), b"new");
+        }
+        assert_eq!(entries(&dir), vec!["out.rds"], "no debris");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

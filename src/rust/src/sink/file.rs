@@ -86,6 +86,7 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[cfg(target_os = "linux")] // /dev/full (wine would open Linux's, and say ERROR_DISK_FULL)
     #[test]
     fn disk_full_is_an_io_error_naming_the_path() {
         // /dev/full is not a directory we can create temp files in, so

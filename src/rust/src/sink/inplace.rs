@@ -14,7 +14,9 @@
 //! is not a regular file is open, `SIGPIPE` is blocked in the thread (and
 //! in the threads it starts, such as gzip's workers): the write fails with
 //! `EPIPE` instead, an I/O error like any other. A signal that became
-//! pending meanwhile is taken before the mask is restored.
+//! pending meanwhile is taken before the mask is restored. Windows has no
+//! `SIGPIPE`: a write to a pipe whose reader has gone fails with
+//! `ERROR_NO_DATA` (a broken pipe), so there is nothing to block.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -55,17 +57,32 @@ impl InPlace {
     }
 }
 
+/// Nothing to block where there is no `SIGPIPE` (Windows).
+#[cfg(not(unix))]
+#[derive(Debug)]
+struct PipeSignalBlocked;
+
+#[cfg(not(unix))]
+impl PipeSignalBlocked {
+    fn new() -> Self {
+        PipeSignalBlocked
+    }
+}
+
 /// `SIGPIPE` blocked in the calling thread until dropped (on that thread).
+#[cfg(unix)]
 struct PipeSignalBlocked {
     old: libc::sigset_t,
 }
 
+#[cfg(unix)]
 impl std::fmt::Debug for PipeSignalBlocked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PipeSignalBlocked")
     }
 }
 
+#[cfg(unix)]
 fn sigpipe_set() -> libc::sigset_t {
     // SAFETY: sigemptyset and sigaddset initialise the set they are given.
     unsafe {
@@ -76,6 +93,7 @@ fn sigpipe_set() -> libc::sigset_t {
     }
 }
 
+#[cfg(unix)]
 impl PipeSignalBlocked {
     fn new() -> Self {
         let set = sigpipe_set();
@@ -86,6 +104,7 @@ impl PipeSignalBlocked {
     }
 }
 
+#[cfg(unix)]
 impl Drop for PipeSignalBlocked {
     fn drop(&mut self) {
         let set = sigpipe_set();
@@ -110,6 +129,7 @@ mod tests {
     use std::fs;
     use std::io::Write;
 
+    #[cfg(unix)] // FIFOs and SIGPIPE
     #[test]
     fn a_fifo_without_reader_is_broken_pipe_not_a_signal() {
         let dir = std::env::temp_dir().join(format!("lowmem-inplace-{}", std::process::id()));
@@ -134,6 +154,20 @@ mod tests {
         assert_eq!(err.raw_os_error(), Some(libc::EPIPE), "{err}");
         drop(file);
         drop(in_place); // the pending SIGPIPE is taken, not delivered
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_is_written_in_place_and_synced() {
+        let dir = std::env::temp_dir().join(format!("lowmem-inplace-file-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("x");
+        fs::write(&target, b"an old, longer content").unwrap();
+        let (in_place, mut file) = InPlace::open(&target).unwrap();
+        file.write_all(b"new").unwrap();
+        in_place.commit(file).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

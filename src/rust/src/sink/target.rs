@@ -26,10 +26,17 @@
 //!   made in its directory, it is written in place;
 //! * a new file (or the missing file a dangling link points to) is created
 //!   atomically.
+//!
+//! Per platform: the hard-link count and the device of a file are read on
+//! Unix from `stat`, on Windows from `GetFileInformationByHandle` (its
+//! `nNumberOfLinks`; NTFS has hard links, but no file is a mount point, so
+//! that test does not apply); the mount root (statx) and `/proc` links are
+//! Linux's alone. Whether the process may write a file: `faccessat` with
+//! the effective IDs on Linux, `access` on other Unix, the read-only
+//! attribute on Windows (its access rules are checked by the open itself).
 
 use std::fs::{self, File, Metadata};
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::atomic::AtomicFile;
@@ -141,8 +148,9 @@ fn keeps_its_names(_dir: &Path) -> bool {
     false
 }
 
+/// EACCES or EPERM on Unix, ERROR_ACCESS_DENIED on Windows.
 fn is_permission(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM))
+    e.kind() == io::ErrorKind::PermissionDenied
 }
 
 fn plan(target: &Path) -> io::Result<Plan> {
@@ -165,7 +173,7 @@ fn plan(target: &Path) -> io::Result<Plan> {
     let (dest, through_proc) = follow_links(target);
     // A file of /proc takes no new file beside it: written in place, as
     // saveRDS() writes it.
-    if through_proc || meta.nlink() > 1 || is_mount_point(&dest, &meta) || on_procfs(dir_of(&dest)) {
+    if through_proc || links(&dest, &meta) > 1 || is_mount_point(&dest, &meta) || on_procfs(dir_of(&dest)) {
         return Ok(Plan::InPlace);
     }
     may_write(&dest)?;
@@ -209,12 +217,32 @@ fn on_procfs(_dir: &Path) -> bool {
     false
 }
 
+/// How many hard links the file `dest` (whose metadata is `meta`) has.
+#[cfg(unix)]
+fn links(_dest: &Path, meta: &Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.nlink()
+}
+
+/// How many hard links the file `dest` has (1 if that cannot be read).
+#[cfg(windows)]
+fn links(dest: &Path, _meta: &Metadata) -> u64 {
+    win::file_info(dest).map(|info| u64::from(info.links)).unwrap_or(1)
+}
+
 /// Whether `dest` (whose metadata is `meta`) is a mount point: the root of
 /// a mount says so (Linux 5.8 and later), a file mounted from another file
 /// system has another device than its directory. A rename over a mount
 /// point fails with `EBUSY`; [`AtomicFile::commit`] still copes with one
-/// that is not seen here.
+/// that is not seen here. Windows mounts volumes on directories only.
+#[cfg(not(unix))]
+fn is_mount_point(_dest: &Path, _meta: &Metadata) -> bool {
+    false
+}
+
+#[cfg(unix)]
 fn is_mount_point(dest: &Path, meta: &Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
     let dir = match dest.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -236,13 +264,77 @@ fn is_mount_root(path: &Path) -> bool {
     rc == 0 && stx.stx_attributes_mask & flag != 0 && stx.stx_attributes & flag != 0
 }
 
-#[cfg(not(all(target_os = "linux", any(target_env = "gnu", target_env = "musl"))))]
+#[cfg(all(unix, not(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))))]
 fn is_mount_root(_path: &Path) -> bool {
     false
 }
 
+/// Fails with the OS's reason if the process may not write `path`: on
+/// Windows, a file with the read-only attribute (ERROR_ACCESS_DENIED, what
+/// an open for writing would give).
+#[cfg(windows)]
+fn may_write(path: &Path) -> io::Result<()> {
+    if fs::metadata(path)?.permissions().readonly() {
+        return Err(io::Error::from_raw_os_error(5));
+    }
+    Ok(())
+}
+
+/// Windows' file information: what `std::fs::Metadata` does not offer on
+/// stable Rust.
+#[cfg(windows)]
+mod win {
+    use std::ffi::c_void;
+    use std::os::windows::io::AsRawHandle;
+    use std::path::Path;
+
+    #[repr(C)]
+    struct FileTime {
+        low: u32,
+        high: u32,
+    }
+
+    /// BY_HANDLE_FILE_INFORMATION.
+    #[repr(C)]
+    struct ByHandleFileInformation {
+        attributes: u32,
+        creation: FileTime,
+        last_access: FileTime,
+        last_write: FileTime,
+        volume_serial: u32,
+        size_high: u32,
+        size_low: u32,
+        links: u32,
+        index_high: u32,
+        index_low: u32,
+    }
+
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn GetFileInformationByHandle(file: *mut c_void, info: *mut ByHandleFileInformation) -> i32;
+    }
+
+    pub struct FileInfo {
+        pub links: u32,
+    }
+
+    /// The file's information, through a handle opened for no access (so
+    /// that no sharing mode of another open is in the way).
+    pub fn file_info(path: &Path) -> std::io::Result<FileInfo> {
+        use std::os::windows::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new().access_mode(0).share_mode(7).open(path)?;
+        // SAFETY: a handle `file` keeps open and a struct that outlives the call.
+        let mut info: ByHandleFileInformation = unsafe { std::mem::zeroed() };
+        if unsafe { GetFileInformationByHandle(file.as_raw_handle().cast(), &mut info) } == 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(FileInfo { links: info.links })
+    }
+}
+
 /// Fails with the OS's reason if the process may not write `path` (with
 /// its effective user and groups, as an open would check).
+#[cfg(unix)]
 fn may_write(path: &Path) -> io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
@@ -289,6 +381,7 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[cfg(unix)] // symbolic links need a privilege on Windows
     #[test]
     fn a_symbolic_link_is_written_through() {
         let dir = scratch("symlink");
@@ -317,7 +410,8 @@ mod tests {
     fn a_missing_directory_is_an_error_naming_the_path() {
         let dir = scratch("missing");
         let err = write(&dir.join("no/such/dir/out.rds"), b"x").unwrap_err().to_string();
-        assert!(err.contains("no/such/dir/out.rds"), "{err}");
+        assert!(err.contains(&dir.join("no/such/dir/out.rds").display().to_string()), "{err}");
+        #[cfg(unix)]
         assert!(err.contains("No such file or directory"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -333,12 +427,14 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[cfg(unix)] // /dev/null
     #[test]
     fn a_character_device_is_written_in_place() {
         assert!(write(Path::new("/dev/null"), b"nothing").unwrap());
         assert!(!fs::metadata("/dev/null").unwrap().file_type().is_file());
     }
 
+    #[cfg(unix)] // symbolic links
     #[test]
     fn a_loop_of_links_is_the_kernels_error() {
         let dir = scratch("loop");
@@ -353,6 +449,7 @@ mod tests {
     /// Sets or clears (`flag` "+a", "-a", ...) an attribute with chattr(1);
     /// false where that fails (not root, no chattr, no such attribute on
     /// this file system).
+    #[cfg(target_os = "linux")]
     fn chattr(flag: &str, path: &Path) -> bool {
         std::process::Command::new("chattr")
             .arg(flag)
@@ -362,6 +459,7 @@ mod tests {
             .is_ok_and(|s| s.success())
     }
 
+    #[cfg(target_os = "linux")] // chattr
     #[test]
     fn a_directory_that_keeps_its_names_is_written_in_place() {
         let dir = scratch("append-only");
@@ -389,6 +487,7 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[cfg(target_os = "linux")] // /proc
     #[test]
     fn a_file_of_proc_is_written_in_place() {
         let version = Path::new("/proc/version");
@@ -398,6 +497,7 @@ mod tests {
         assert!(matches!(plan(version), Ok(Plan::InPlace)));
     }
 
+    #[cfg(target_os = "linux")] // /proc
     #[test]
     fn a_proc_fd_link_is_written_in_place() {
         let dir = scratch("procfd");
@@ -411,6 +511,31 @@ mod tests {
         }
         assert!(write(&link, b"new").unwrap());
         assert_eq!(fs::read(&target).unwrap(), b"new");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_read_only_file_is_refused_and_kept() {
+        let dir = scratch("readonly");
+        let target = dir.join("x");
+        fs::write(&target, b"old").unwrap();
+        let mut perms = fs::metadata(&target).unwrap().permissions();
+        perms.set_readonly(true);
+        fs::set_permissions(&target, perms.clone()).unwrap();
+        // Root may write any file on Unix: nothing to refuse there.
+        #[cfg(unix)]
+        let refused = unsafe { libc::geteuid() } != 0;
+        #[cfg(not(unix))]
+        let refused = true;
+        let result = write(&target, b"new");
+        if refused {
+            let err = result.unwrap_err();
+            assert!(matches!(err, Error::Io { ref source, .. } if is_permission(source)), "{err}");
+            assert_eq!(fs::read(&target).unwrap(), b"old");
+        }
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        fs::set_permissions(&target, perms).unwrap();
         fs::remove_dir_all(&dir).unwrap();
     }
 }
