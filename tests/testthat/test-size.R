@@ -71,8 +71,15 @@ test_that("a binary count steps over nodes, never over vector data", {
   # 1:1e9 is compact: version 2 writes it as 4 GB of ints, none in memory.
   expect_identical(steps(1:1e9, version = 2), steps(1:10, version = 2))
   long <- data.frame(a = runif(2e6), b = sample.int(10L, 2e6, TRUE), c = complex(2e6))
-  expect_identical(steps(long), steps(long[1:2, ]))
-  expect_identical(steps(long, xdr = FALSE), steps(long[1:2, ], xdr = FALSE))
+  # Except where R's own writer sizes first: a build that reads attributes
+  # through R_mapAttrib (R >= 4.6) taps binary sizes of objects with
+  # attributes (an attribute cell's own attributes change the size), and
+  # R's writer hands their data over in pieces of 8096 elements, skipped
+  # unread (inst/notes/flags-on-r46.md).
+  if (lowmem:::native_status()$attributes != "R_mapAttrib") {
+    expect_identical(steps(long), steps(long[1:2, ]))
+    expect_identical(steps(long, xdr = FALSE), steps(long[1:2, ], xdr = FALSE))
+  }
   # Nodes still take steps, so that an interrupt is seen while counting
   # many of them (test-interrupt.R).
   expect_gt(steps(as.list(seq_len(1e5))), steps(as.list(1:10)))

@@ -109,6 +109,18 @@ mod tests {
         assert_eq!(Error::Underflow { expected: 2, written: 1 }.kind(), ErrorKind::Miscounted);
     }
 
+    /// On every platform: the OS's own words, without Rust's suffix.
+    #[test]
+    fn os_errors_lose_rusts_suffix() {
+        for code in [2, 5, 13] {
+            let e = std::io::Error::from_raw_os_error(code);
+            let reason = os_reason(&e);
+            assert!(!reason.is_empty() && !reason.contains("os error"), "{reason}");
+            assert_eq!(format!("{reason} (os error {code})"), e.to_string());
+        }
+    }
+
+    #[cfg(unix)] // the texts are the C library's strerror (Windows words them otherwise)
     #[test]
     fn os_errors_read_as_r_words_them() {
         let enoent = std::io::Error::from_raw_os_error(libc::ENOENT);

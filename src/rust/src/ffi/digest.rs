@@ -314,12 +314,19 @@ mod tests {
             assert_eq!(&out[..n as usize], empty);
             lowmem_digest_free(d);
 
+            // A directory opens and reads as nothing on Unix, as digest's
+            // fopen() and fread() find it; Windows opens no directory as a
+            // file (digest there fails to open it too).
             let dp = dir.to_str().unwrap();
             let d = lowmem_digest_new(1, 0, 0, 0, -1);
             let status = lowmem_digest_file(d, dp.as_ptr().cast(), dp.len(), 0, msg.as_mut_ptr(), msg.len(), &mut why);
-            assert_eq!(status, Status::Done, "a directory reads as nothing");
-            let n = lowmem_digest_result(d, 0, out.as_mut_ptr(), out.len(), &mut is_raw);
-            assert_eq!(&out[..n as usize], empty);
+            if cfg!(unix) {
+                assert_eq!(status, Status::Done, "a directory reads as nothing");
+                let n = lowmem_digest_result(d, 0, out.as_mut_ptr(), out.len(), &mut is_raw);
+                assert_eq!(&out[..n as usize], empty);
+            } else {
+                assert_eq!(status, Status::Failed, "no directory opens as a file");
+            }
             lowmem_digest_free(d);
 
             let missing = dir.join("none");
