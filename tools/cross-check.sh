@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Windows and macOS build checks, from this Debian machine (as root; see
-# notes/platforms.md for what they prove and what they cannot).
+# inst/notes/platforms.md for what they prove and what they cannot).
 #
 # x86_64-pc-windows-gnu (what Rtools builds with):
 #   * the crate checked (`cargo check --lib --tests`) in its three feature

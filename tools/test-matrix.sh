@@ -31,7 +31,7 @@ for suite in "${suites[@]}"; do
   run "$suite" bash tools/chroot.sh "$suite"
 done
 # Windows and macOS: cross-built and checked from here, Windows' unit tests
-# under wine (tools/cross-check.sh; notes/platforms.md says what that proves).
+# under wine (tools/cross-check.sh; inst/notes/platforms.md says what that proves).
 run cross bash tools/cross-check.sh
 
 echo "=== every R"
