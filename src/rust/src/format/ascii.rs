@@ -22,25 +22,12 @@ pub fn int_text(value: i32, out: &mut [u8; MAX_NUMBER_TEXT]) -> usize {
         out[..3].copy_from_slice(b"NA\n");
         return 3;
     }
-    let mut digits = [0u8; 10];
-    let mut n = value.unsigned_abs();
-    let mut k = digits.len();
-    loop {
-        k -= 1;
-        digits[k] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
     let mut len = 0;
     if value < 0 {
         out[0] = b'-';
         len = 1;
     }
-    let body = &digits[k..];
-    out[len..len + body.len()].copy_from_slice(body);
-    len += body.len();
+    len += super::dtoa::write_u64(u64::from(value.unsigned_abs()), &mut out[len..]);
     out[len] = b'\n';
     len + 1
 }

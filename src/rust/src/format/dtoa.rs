@@ -72,7 +72,7 @@ impl std::fmt::Write for Stack {
 
 /// Writes the decimal digits of `n` at the start of `out`; returns their
 /// number.
-fn write_u64(mut n: u64, out: &mut [u8]) -> usize {
+pub(super) fn write_u64(mut n: u64, out: &mut [u8]) -> usize {
     let mut digits = [0u8; 20];
     let mut k = digits.len();
     loop {
