@@ -229,7 +229,7 @@ digest_installed_version <- function() {
   }
   path <- system.file(package = "digest")
   if (!nzchar(path)) return(NULL)
-  tryCatch(packageVersion("digest", lib.loc = dirname(path)), error = function(e) NULL)
+  tryCatch(utils::packageVersion("digest", lib.loc = dirname(path)), error = function(e) NULL)
 }
 
 # The option digestOldCRC32Format drops crc32's leading zeros, as digest does.
