@@ -25,12 +25,12 @@
 #'   digest's `"auto"` is 14) and gives an error of class
 #'   `lowmem_error_unsupported` for any other.
 #' * Where digest's versions differ, lowmem does as the installed digest
-#'   does: `raw = TRUE` for crc32, xxhash32, xxhash64 and murmur32 gives the
-#'   hex text as digest up to 0.6.37 did, the number's bytes (most
-#'   significant first) as digest 0.6.38 and later do, and without digest
-#'   installed.
-#' * `crc32c`, `xxh3_64` and `xxh3_128` (digest 0.6.38 and later) are
-#'   available whichever digest is installed.
+#'   does: `raw = TRUE` for crc32, xxhash32, xxhash64, murmur32, crc32c,
+#'   xxh3_64 and xxh3_128 gives the hex text as digest up to 0.6.37 did,
+#'   the hash's bytes (most significant first) as digest 0.6.38 and later
+#'   do, and without digest installed.
+#' * `crc32c` (digest 0.6.32 and later), `xxh3_64` and `xxh3_128` (0.6.35
+#'   and later) are available whichever digest is installed.
 #' * Streams of 4 GiB or more: digest's C code passes the length of what it
 #'   hashes to md5, sha1, sha256 and crc32 as a 32-bit number (to murmur32
 #'   as an `int`), so it hashes only a prefix of such a stream; lowmem
@@ -74,7 +74,7 @@
 #'   hexadecimal doubles, with a numeric `skip`), as [base::serialize()].
 #' @param raw `TRUE` to return the hash as a raw vector: any value whose
 #'   `as.integer()` is not 0, `NA` included, as digest's C code reads it. For
-#'   crc32, xxhash32, xxhash64 and murmur32, see above.
+#'   crc32, xxhash32, xxhash64, murmur32, crc32c, xxh3_64 and xxh3_128, see above.
 #' @param seed The seed of xxhash32, xxhash64, murmur32, xxh3_64 and
 #'   xxh3_128 (as an integer; digest ignores it for xxh3 of a file, and so
 #'   does lowmem).
@@ -204,13 +204,17 @@ digest_check_version <- function(version) {
   invisible()
 }
 
+# The algorithms whose hash digest's C code (up to 0.6.37) returned as hex
+# text whatever `raw` said.
+digest_number_algos <- c("crc32", "xxhash32", "xxhash64", "murmur32", "crc32c", "xxh3_64", "xxh3_128")
+
 # digest passes as.integer(raw) to C, which returns bytes unless it is 0
 # (NA, as raw = NA gives, counts as TRUE). Up to 0.6.37 digest returned the
 # hex text for the algorithms whose hash is a number; lowmem does as the
 # installed digest does (0.6.38 and later, or no digest: the bytes).
 digest_raw <- function(raw, algo) {
   raw <- as.integer(raw)
-  if (algo %in% c("crc32", "xxhash32", "xxhash64", "murmur32") && digest_raw_numbers_as_text()) {
+  if (algo %in% digest_number_algos && digest_raw_numbers_as_text()) {
     return(0L)
   }
   raw
