@@ -116,6 +116,7 @@ digest <- function(object,
   # the same values, warnings and (base R) errors; digest's .Call is replaced
   # by lowmem's streaming hash.
   algo <- match.arg(algo, digest_algos)
+  errormode <- match.arg(errormode, c("stop", "warn", "silent"))
   if (is.infinite(length)) {
     length <- -1 # digest's "all"
   }

@@ -59,11 +59,15 @@ probe_gp_bits <- function() {
 }
 
 # The variants of base::serialize(): its arguments, and lowmem's format code.
+# Where R's printf is not glibc's, R's writer writes the ASCII formats
+# (native_status()$ascii_refusal): they are not probed there.
 probe_variants <- function() {
   variants <- list()
+  formats <- list(list("xdr", FALSE, TRUE), list("binary", FALSE, FALSE),
+                  list("ascii", TRUE, TRUE), list("asciihex", NA, TRUE))
+  if (!is.null(.Call(C_lowmem_native_status)[[9L]])) formats <- formats[1:2]
   for (version in 2:3) {
-    for (format in list(list("xdr", FALSE, TRUE), list("binary", FALSE, FALSE),
-                        list("ascii", TRUE, TRUE), list("asciihex", NA, TRUE))) {
+    for (format in formats) {
       variants[[length(variants) + 1L]] <- list(
         label = sprintf("%s, version %d", format[[1]], version),
         ascii = format[[2]], xdr = format[[3]], version = version,
@@ -174,7 +178,7 @@ probe_one <- function(x, name, variant, oracle, writes_growable) {
 native_status <- function() {
   status <- .Call(C_lowmem_native_status)
   names(status) <- c("refusal", "writes_growable", "gp_bits", "attributes", "tap", "tap_passes",
-                     "tap_last", "tap_learned")
+                     "tap_last", "tap_learned", "ascii_refusal")
   status
 }
 

@@ -208,6 +208,9 @@ SEXP lowmem_digest_data(SEXP object, SEXP algo, SEXP file, SEXP skip, SEXP lengt
         len = strlen(text);
     }
     /* digest skips in memory by offset, in a file by fseek(). */
+    /* Every argument read before the handle exists: R code (a warning made
+       an error) may run while they are coerced, and would jump over it. */
+    int want_raw = Rf_asInteger(raw) != 0;
     DigestStream *d = lowmem_digest_new(Rf_asInteger(algo), Rf_asInteger(seed), in_file ? 0 : n_skip,
                                         0, Rf_asInteger(length));
     if (d == NULL) lm_raise(LM_KIND_UNSUPPORTED, "unsupported hash algorithm");
@@ -219,7 +222,7 @@ SEXP lowmem_digest_data(SEXP object, SEXP algo, SEXP file, SEXP skip, SEXP lengt
     unsigned char hash[160];
     int is_raw = 0;
     ptrdiff_t n = status == LM_DONE
-        ? lowmem_digest_result(d, Rf_asInteger(raw) != 0, hash, sizeof hash, &is_raw) : -1;
+        ? lowmem_digest_result(d, want_raw, hash, sizeof hash, &is_raw) : -1;
     lowmem_digest_free(d);
     if (status != LM_DONE) {
         if (why == 1 || why == 2) lm_raise(LM_KIND_IO, msg);

@@ -136,6 +136,9 @@ lm_status lowmem_native_tap_end(NativeJob *job);
 void lowmem_session_set(int writes_growable, const char *reason);
 /* 1 with the reason in `out` if the native writer may not run, else 0. */
 int lowmem_session_refusal(char *out, size_t size);
+/* 1 with the reason in `out` if R's writer writes the ASCII formats on this
+   platform (its printf is not glibc's), else 0. */
+int lowmem_ascii_refusal(char *out, size_t size);
 /* XDR-encodes n doubles into 8n bytes (the benchmark's floor). */
 void lowmem_xdr_doubles(const double *src, size_t n, unsigned char *dst);
 

@@ -102,6 +102,9 @@ static void make_job(native_call *c)
         snprintf(c->reason, sizeof c->reason, "unsupported version (R's writer raises the error)");
         return;
     }
+    if ((c->a->type == R_pstream_ascii_format || c->a->type == R_pstream_asciihex_format) &&
+        lowmem_ascii_refusal(c->reason, sizeof c->reason))
+        return;
     if (!capture_header(version, &header)) {
         snprintf(c->reason, sizeof c->reason, "unexpected header");
         return;

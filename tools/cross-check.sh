@@ -217,9 +217,9 @@ EOF
   mkdir -p "$deps"
   cp "$W/bcryptprimitives.dll" "$W/R.dll" "$deps/"
   export WINEPREFIX=$CACHE/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="bcryptprimitives=n,b;mscoree,mshtml="
-  [[ -d $WINEPREFIX ]] || "$WINE" wineboot -i >/dev/null 2>&1 || true
+  [[ -d $WINEPREFIX ]] || timeout 600 "$WINE" wineboot -i >/dev/null 2>&1 || true
   CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$WINE" \
-    "${CARGO[@]}" test --offline --locked --target $WIN --manifest-path src/rust/Cargo.toml
+    timeout 1800 "${CARGO[@]}" test --offline --locked --target $WIN --manifest-path src/rust/Cargo.toml
 }
 step win-test-wine win_test
 grep -E "^test result:" "$LOGS/win-test-wine.log" | sed 's/^/    /'

@@ -16,6 +16,11 @@ test_that("on this R the probes agree: the native writer runs", {
   expect_null(lowmem:::probe_native())
   expect_identical(lowmem:::native_status()$tap_passes > before, blind)
   expect_null(status$refusal)
+  # The ASCII formats: the native writer writes them where R's printf is
+  # glibc's (Linux), R's writer elsewhere (inst/notes/platforms.md).
+  if (R.version$os == "linux-gnu") expect_null(status$ascii_refusal)
+  expect_identical(as.character(lowmem:::serialize_path(1.5, ascii = TRUE)),
+                   if (is.null(status$ascii_refusal)) "native" else "universal")
   expect_identical(as.character(lowmem:::serialize_path(data.frame(x = 1))), "native")
   # What the build reads R objects with follows the R it was built for.
   expect_identical(status$gp_bits, if (getRversion() >= "4.5.0") "API predicates" else "LEVELS")

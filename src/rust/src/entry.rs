@@ -10,7 +10,7 @@
 //! | `rss_reset_peak()` | [`lowmem_rss_reset_peak`] | the same, read after the reset |
 //! | `timeline_start()` | [`lowmem_timeline_start`] | the sampler, an external pointer |
 //! | `timeline_stop()` | [`lowmem_timeline_stop`] | `list(time, rss, stride)`, or `NULL` once stopped |
-//! | `native_status()` (R/probe.R) | [`lowmem_native_status`] | a list of six, unnamed |
+//! | `native_status()` (R/probe.R) | [`lowmem_native_status`] | a list of nine, unnamed |
 //! | `tap_mode()` (R/probe.R) | [`lowmem_tap_mode`] | the previous mode |
 //!
 //! The rules, each forced by a fact of extendr 0.7.1:
@@ -164,7 +164,7 @@ fn lowmem_timeline_stop(mut handle: Robj) -> Robj {
 
 /// What the probes found and what this build reads R objects with:
 /// `list(refusal, writes_growable, gp_bits, attributes, tap, tap_passes,
-/// tap_last, tap_learned)`
+/// tap_last, tap_learned, ascii_refusal)`
 /// (unnamed; see `native_status()` in R/probe.R).
 #[extendr]
 fn lowmem_native_status() -> Robj {
@@ -182,6 +182,7 @@ fn lowmem_native_status() -> Robj {
         Robj::from(tap::passes() as f64),
         tap_last.map_or_else(|| Robj::from(()), Robj::from),
         Robj::from(tap_learned as f64),
+        crate::format::dtoa::platform_refusal().map_or_else(|| Robj::from(()), Robj::from),
     ])
     .into()
 }

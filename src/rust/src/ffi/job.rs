@@ -274,3 +274,21 @@ pub unsafe extern "C" fn lowmem_session_refusal(out: *mut c_char, size: usize) -
         Err(_) => 1,
     }
 }
+
+/// Copies why the native writer leaves the ASCII formats to R's writer on
+/// this platform (R's printf is not glibc's: `format::dtoa`) into `out`
+/// and returns 1; returns 0 where it writes them.
+///
+/// # Safety
+/// `out` points to `size` writable bytes (`size` >= 1).
+#[no_mangle]
+pub unsafe extern "C" fn lowmem_ascii_refusal(out: *mut c_char, size: usize) -> c_int {
+    match crate::format::dtoa::platform_refusal() {
+        None => 0,
+        Some(reason) => {
+            // SAFETY: see the function's contract.
+            unsafe { copy_message(reason, out, size) };
+            1
+        }
+    }
+}

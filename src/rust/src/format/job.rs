@@ -69,15 +69,6 @@ fn pass<E: Encoder + 'static>(walk: Walk, enc: E, finish: fn(&mut E) -> Result<(
     Box::new(PassOf { walk, enc, finish })
 }
 
-/// Why this platform's R writes `format` otherwise than the native writer
-/// would, if it does: the ASCII formats' doubles ([`super::dtoa::platform_refusal`]).
-fn refusal(format: Format) -> Option<&'static str> {
-    match format {
-        Format::Ascii | Format::AsciiHex => super::dtoa::platform_refusal(),
-        Format::Xdr | Format::Binary => None,
-    }
-}
-
 fn counted<E>(_: &mut E) -> Result<()> {
     Ok(())
 }
@@ -103,10 +94,6 @@ pub struct Job {
     /// The tap under way has hit an error (kept in `message`): the rest
     /// of R's bytes are ignored, and the tap's end reports it.
     tap_error: bool,
-    /// The current pass writes a format this platform's R writes with a
-    /// printf the native writer does not reproduce ([`super::dtoa::platform_refusal`]):
-    /// its first step leaves the object to R's writer.
-    refused: Option<&'static str>,
 }
 
 impl Job {
@@ -151,7 +138,6 @@ impl Job {
     /// Starts a pass in `format`: counting if `buf` is `None`, else writing
     /// exactly into `buf`.
     pub fn begin(&mut self, format: Format, buf: Option<&'static mut [u8]>) {
-        self.refused = refusal(format);
         let walk = self.walk();
         let hex = format == Format::AsciiHex;
         self.pass = Some(match (format, buf) {
@@ -170,7 +156,6 @@ impl Job {
 
     /// Starts a streaming pass in `format` through `staged`.
     fn begin_stream(&mut self, format: Format, staged: Staged) {
-        self.refused = refusal(format);
         let walk = self.walk();
         let hex = format == Format::AsciiHex;
         self.pass = Some(match format {
@@ -196,10 +181,6 @@ impl Job {
         let Some(pass) = self.pass.as_mut() else {
             return Err(Error::Internal("native writer: step before begin".into()));
         };
-        if let Some(reason) = self.refused {
-            self.message = Some(reason.to_string());
-            return Ok(Status::Uncovered);
-        }
         match pass.step(budget.max(1))? {
             Step::More => Ok(Status::More),
             Step::Done => {
@@ -235,7 +216,6 @@ impl Job {
             learned: Rc::default(),
             tap: None,
             tap_error: false,
-            refused: None,
         })
     }
 

@@ -94,11 +94,16 @@ impl AtomicFile {
                 return copy_into(&self.temp, &self.target).map_err(io_err);
             }
             // A directory that keeps its names (append-only, immutable)
-            // that `super::target` did not see as such: written in place
-            // the same way (the temporary file, which cannot be removed
-            // there, is emptied on drop).
+            // that `super::target` did not see as such (its attribute set
+            // since): written in place the same way (the temporary file,
+            // which cannot be removed there, is emptied on drop). Any other
+            // EPERM (a sticky directory, another user's target) is an error
+            // that leaves the target as it was.
             #[cfg(unix)]
-            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+            Err(e)
+                if e.raw_os_error() == Some(libc::EPERM)
+                    && super::target::keeps_its_names(super::target::dir_of(&self.dest)) =>
+            {
                 return copy_into(&self.temp, &self.target).map_err(io_err);
             }
             Err(e) => return Err(io_err(rename_error(e))),

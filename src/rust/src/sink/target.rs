@@ -111,7 +111,7 @@ fn in_place(target: &Path) -> Result<(Destination, File)> {
 }
 
 /// The directory a file is created in: its path's parent, or `.`.
-fn dir_of(path: &Path) -> &Path {
+pub(super) fn dir_of(path: &Path) -> &Path {
     match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -127,7 +127,7 @@ fn dir_of(path: &Path) -> &Path {
 /// FS_IOC_GETFLAGS ioctl (ext2/3/4, XFS, Btrfs, F2FS, ...); where the file
 /// system has no such attributes the ioctl fails, and the answer is no.
 #[cfg(target_os = "linux")]
-fn keeps_its_names(dir: &Path) -> bool {
+pub(super) fn keeps_its_names(dir: &Path) -> bool {
     use std::os::fd::AsRawFd;
     const FS_IMMUTABLE_FL: libc::c_int = 0x10;
     const FS_APPEND_FL: libc::c_int = 0x20;
@@ -144,7 +144,7 @@ fn keeps_its_names(dir: &Path) -> bool {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn keeps_its_names(_dir: &Path) -> bool {
+pub(super) fn keeps_its_names(_dir: &Path) -> bool {
     false
 }
 
