@@ -388,15 +388,7 @@ mod tests {
         fs::write(&target, b"old").unwrap();
         let (atomic, mut file) = create(&target).unwrap();
         file.write_all(b"new").unwrap();
-        let chattr = |flag: &str| {
-            std::process::Command::new("chattr")
-                .arg(flag)
-                .arg(&dir)
-                .stderr(std::process::Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !chattr("+a") {
+        if !super::super::chattr("+a", &dir) {
             drop((atomic, file));
             fs::remove_dir_all(&dir).unwrap();
             return; // needs root, chattr and a file system with the attribute
@@ -404,7 +396,7 @@ mod tests {
         let temp = atomic.temp.clone();
         let committed = atomic.commit(file); // the rename fails with EPERM
         let left = fs::read(&temp);
-        assert!(chattr("-a"));
+        assert!(super::super::chattr("-a", &dir));
         committed.unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"new");
         assert_eq!(left.unwrap(), b"", "the temporary file, which cannot be removed there, is emptied");

@@ -59,3 +59,16 @@ pub trait Sink {
     /// Bytes taken so far.
     fn bytes_written(&self) -> u64;
 }
+
+/// For tests: sets or clears (`flag` "+a", "-a", ...) an attribute with
+/// chattr(1); false where that fails (not root, no chattr, no such
+/// attribute on this file system).
+#[cfg(all(test, target_os = "linux"))]
+fn chattr(flag: &str, path: &std::path::Path) -> bool {
+    std::process::Command::new("chattr")
+        .arg(flag)
+        .arg(path)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}

@@ -446,33 +446,20 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// Sets or clears (`flag` "+a", "-a", ...) an attribute with chattr(1);
-    /// false where that fails (not root, no chattr, no such attribute on
-    /// this file system).
-    #[cfg(target_os = "linux")]
-    fn chattr(flag: &str, path: &Path) -> bool {
-        std::process::Command::new("chattr")
-            .arg(flag)
-            .arg(path)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-
     #[cfg(target_os = "linux")] // chattr
     #[test]
     fn a_directory_that_keeps_its_names_is_written_in_place() {
         let dir = scratch("append-only");
         fs::write(dir.join("old"), b"old").unwrap();
         for flag in ["a", "i"] {
-            if !chattr(&format!("+{flag}"), &dir) {
+            if !super::super::chattr(&format!("+{flag}"), &dir) {
                 fs::remove_dir_all(&dir).unwrap();
                 return; // needs root, chattr and a file system with the attribute
             }
             assert!(keeps_its_names(&dir));
             let old = write(&dir.join("old"), flag.as_bytes());
             let new = write(&dir.join(format!("new-{flag}")), b"new");
-            assert!(chattr(&format!("-{flag}"), &dir));
+            assert!(super::super::chattr(&format!("-{flag}"), &dir));
             assert!(old.unwrap(), "in place");
             assert_eq!(fs::read(dir.join("old")).unwrap(), flag.as_bytes());
             match flag {
